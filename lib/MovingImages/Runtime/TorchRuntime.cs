@@ -1,0 +1,73 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MovingImages.Runtime;
+
+/// <summary>
+/// One place that loads libtorch, picks the device and sets thread counts, and turns a native
+/// load failure into a message a reader can act on.
+/// </summary>
+public static class TorchRuntime
+{
+    static readonly Lock Gate = new();
+    static bool _ready;
+
+    /// <summary>Loads TorchSharp's native libraries, or throws <see cref="InvalidOperationException"/> saying why and what to do.</summary>
+    public static void EnsureLoaded()
+    {
+        if (_ready) return;
+        lock (Gate)
+        {
+            if (_ready) return;
+            try
+            {
+                _ = torch.get_num_threads();
+                _ready = true;
+            }
+            catch (Exception e) when (e is TypeInitializationException or DllNotFoundException or NotSupportedException)
+            {
+                var inner = e;
+                while (inner.InnerException != null) inner = inner.InnerException;
+                string hint = inner.Message.Contains("GLIBCXX", StringComparison.Ordinal)
+                    ? " Your libstdc++ is older than the one TorchSharp was built against. Build with `dotnet build` "
+                      + "(the build patches the copy in the output folder; see environment.md) and run from the build output."
+                    : " See environment.md for the native libraries TorchSharp needs on this platform.";
+                throw new InvalidOperationException($"TorchSharp's native library could not be loaded: {inner.Message}.{hint}", e);
+            }
+        }
+    }
+
+    /// <summary>The best device available: CUDA when libtorch has it and a GPU is present, else CPU.</summary>
+    public static Device DefaultDevice
+    {
+        get
+        {
+            EnsureLoaded();
+            return torch.cuda.is_available() ? torch.CUDA : torch.CPU;
+        }
+    }
+
+    /// <summary>Parses "cpu", "cuda", "cuda:1" or "auto" (null/empty = auto).</summary>
+    public static Device ParseDevice(string? name)
+    {
+        EnsureLoaded();
+        if (string.IsNullOrWhiteSpace(name) || name.Equals("auto", StringComparison.OrdinalIgnoreCase)) return DefaultDevice;
+        if (name.StartsWith("cuda", StringComparison.OrdinalIgnoreCase) && !torch.cuda.is_available())
+            throw new ArgumentException($"Device '{name}' was asked for, but this build of libtorch has no CUDA or no GPU is present. Use 'cpu' or 'auto'.");
+        try { return torch.device(name.ToLowerInvariant()); }
+        catch (Exception e) { throw new ArgumentException($"Unknown device '{name}': expected cpu, cuda, cuda:N or auto.", e); }
+    }
+
+    /// <summary>Sets the number of intra-op threads libtorch uses (0 or less leaves the default).</summary>
+    public static void SetThreads(int threads)
+    {
+        EnsureLoaded();
+        if (threads > 0) torch.set_num_threads(threads);
+    }
+
+    /// <summary>The number of intra-op threads libtorch uses now.</summary>
+    public static int Threads
+    {
+        get { EnsureLoaded(); return torch.get_num_threads(); }
+    }
+}
