@@ -8,7 +8,7 @@ namespace MovingImages.Darknet;
 /// <param name="Confidence">The score threshold the heads are tuned for.</param>
 /// <param name="MinFiring">Fewest (cell, anchor) pairs, per calibration image, whose score should pass the threshold.</param>
 /// <param name="MaxFiring">Most such pairs per calibration image.</param>
-public sealed record SyntheticWeightsOptions(int Seed = 1, float Confidence = 0.5f, int MinFiring = 2, int MaxFiring = 12);
+public sealed record SyntheticWeightsOptions(int Seed = 1, float Confidence = 0.5f, int MinFiring = 1, int MaxFiring = 20);
 
 /// <summary>
 /// Deterministic, <em>sane</em> weights for any darknet config, for tests, benchmarks and demos where the real
@@ -111,7 +111,8 @@ public static class SyntheticWeights
     /// </summary>
     static DarknetWeights TuneObjectness(DarknetConfig config, DarknetWeights weights, Tensor calibration, SyntheticWeightsOptions options)
     {
-        var logits = new List<float>();
+        int n = (int)calibration.shape[0];
+        var perImage = Enumerable.Range(0, n).Select(_ => new List<float>()).ToArray();
         using (var scope = torch.NewDisposeScope())
         {
             using var net = DarknetNetwork.Create(config, weights);
@@ -122,16 +123,30 @@ public static class SyntheticWeights
                 var y = config.YoloLayers[h];
                 var raw = heads[h];
                 var p = raw.view(raw.shape[0], y.Mask.Count, y.ValuesPerAnchor, raw.shape[2], raw.shape[3]);
-                logits.AddRange(ToArray(p[.., .., 4].contiguous()));
+                for (int i = 0; i < n; i++) perImage[i].AddRange(ToArray(p[i, .., 4].contiguous()));
             }
         }
-        var sorted = logits.OrderByDescending(v => v).ToArray();
-        int n = (int)calibration.shape[0];
-        int lo = Math.Max(1, options.MinFiring * n), hi = Math.Min(sorted.Length - 1, options.MaxFiring * n);
-        int best = lo;
-        for (int k = lo; k <= hi; k++)
-            if (sorted[k - 1] - sorted[k] > sorted[best - 1] - sorted[best]) best = k;
-        float midpoint = (sorted[best - 1] + sorted[best]) / 2;
+        // Split the union of logits after its k-th largest value, for the k whose gap to the next value is widest
+        // among the splits that leave every image between MinFiring and MaxFiring firing pairs (or, failing that,
+        // the first split where every image fires at least once).
+        var union = perImage.SelectMany((values, image) => values.Select(v => (Value: v, Image: image)))
+            .OrderByDescending(x => x.Value).ToArray();
+        var counts = new int[n];
+        int best = -1, fallback = -1;
+        float bestGap = -1;
+        for (int k = 1; k < union.Length && k <= options.MaxFiring * n; k++)
+        {
+            counts[union[k - 1].Image]++;
+            float gap = union[k - 1].Value - union[k].Value;
+            if (counts.All(c => c >= 1) && fallback < 0) fallback = k;
+            if (counts.All(c => c >= options.MinFiring) && gap > bestGap)
+            {
+                best = k;
+                bestGap = gap;
+            }
+        }
+        if (best < 0) best = fallback > 0 ? fallback : Math.Min(union.Length - 1, options.MinFiring * n);
+        float midpoint = (union[best - 1].Value + union[best].Value) / 2;
         float effective = Math.Clamp(options.Confidence / Sigmoid(ClassLogit), 1e-4f, 1 - 1e-4f);
         float offset = MathF.Log(effective / (1 - effective)) - midpoint;
 

@@ -1,4 +1,4 @@
-namespace MovingImages.Detection;
+namespace MovingImages.ObjectDetection;
 
 /// <summary>Class names, one per line (darknet's <c>coco.names</c>).</summary>
 public sealed class ClassNames

@@ -1,4 +1,4 @@
-namespace MovingImages.Detection;
+namespace MovingImages.ObjectDetection;
 
 /// <summary>One detected object.</summary>
 /// <param name="ClassId">Index into the class names (0-based).</param>

@@ -2,7 +2,7 @@ using MovingImages.Darknet;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MovingImages.Detection;
+namespace MovingImages.ObjectDetection;
 
 /// <summary>
 /// Turns raw YOLO head outputs into detections as darknet does: sigmoid x/y + cell offset, exp w/h × anchors,
@@ -50,7 +50,7 @@ public static class YoloDecoder
     /// <summary>
     /// Picks the detections of one image from its decoded rows (B×(5+C), see <see cref="Decode"/>): objectness and
     /// score above <paramref name="confidence"/>, per-class NMS at <paramref name="nmsIou"/>, boxes in image pixels
-    /// (clipped to the image).
+    /// (clipped to the image; boxes wholly outside it are dropped).
     /// </summary>
     public static IReadOnlyList<Detection> Select(Tensor decoded, Letterbox letterbox, ClassNames names, float confidence, float nmsIou)
     {
@@ -74,8 +74,11 @@ public static class YoloDecoder
                 candidates.Add(new Detection(c, names[c], score, box.Value));
             }
         }
+        // Boxes are suppressed as darknet does (unclipped), then clipped to the image; a box wholly outside the
+        // image (it can happen for cells in the letterbox padding) has nothing left to show and is dropped.
         return Nms.PerClass(candidates, nmsIou)
             .Select(d => d with { Box = d.Box.ClipTo(letterbox.ImageWidth, letterbox.ImageHeight) })
+            .Where(d => d.Box.Area > 0)
             .ToArray();
     }
 }

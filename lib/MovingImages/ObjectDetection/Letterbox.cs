@@ -1,4 +1,4 @@
-namespace MovingImages.Detection;
+namespace MovingImages.ObjectDetection;
 
 /// <summary>
 /// Darknet's letterbox: the image scaled to fit the network input keeping its aspect ratio, centred, the rest grey.

@@ -1,4 +1,4 @@
-namespace MovingImages.Detection;
+namespace MovingImages.ObjectDetection;
 
 /// <summary>
 /// The knobs of detection, in one place (the CLI, notebooks and tests read their defaults from here).

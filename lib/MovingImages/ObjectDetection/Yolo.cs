@@ -6,7 +6,7 @@ using OpenCvSharp;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MovingImages.Detection;
+namespace MovingImages.ObjectDetection;
 
 /// <summary>
 /// A YOLO detector: a darknet network with its class names, ready to detect objects in images.

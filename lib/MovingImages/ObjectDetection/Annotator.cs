@@ -1,6 +1,6 @@
 using OpenCvSharp;
 
-namespace MovingImages.Detection;
+namespace MovingImages.ObjectDetection;
 
 /// <summary>How annotations look. Sizes of 0 mean "scale with the image".</summary>
 /// <param name="LineWidth">Box outline width in pixels (0: darknet's height × 0.006, at least 1).</param>

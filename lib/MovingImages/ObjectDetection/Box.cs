@@ -1,4 +1,4 @@
-namespace MovingImages.Detection;
+namespace MovingImages.ObjectDetection;
 
 /// <summary>An axis-aligned box in pixels: top-left corner, width and height.</summary>
 public readonly record struct Box(float X, float Y, float Width, float Height)

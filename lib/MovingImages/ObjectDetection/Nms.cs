@@ -1,4 +1,4 @@
-namespace MovingImages.Detection;
+namespace MovingImages.ObjectDetection;
 
 /// <summary>Non-maximum suppression.</summary>
 public static class Nms
