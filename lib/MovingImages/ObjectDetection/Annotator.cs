@@ -53,7 +53,7 @@ public static class Annotator
         foreach (var (box, label, color) in boxes)
         {
             var rect = new Rect((int)MathF.Round(box.X), (int)MathF.Round(box.Y), Math.Max(1, (int)MathF.Round(box.Width)), Math.Max(1, (int)MathF.Round(box.Height)));
-            Cv2.Rectangle(canvas, rect, color, lineWidth, LineTypes.AntiAlias);
+            Cv2.Rectangle(canvas, rect, color, lineWidth, LineTypes.Link8);
             if (string.IsNullOrEmpty(label)) continue;
             var size = Cv2.GetTextSize(label, HersheyFonts.HersheySimplex, fontScale, textThickness, out int baseline);
             int pad = Math.Max(2, lineWidth);
