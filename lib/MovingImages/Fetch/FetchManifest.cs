@@ -1,0 +1,51 @@
+namespace MovingImages.Fetch;
+
+/// <summary>One file the project can fetch: where it comes from, how to check it, where it goes.</summary>
+/// <param name="Name">File name (also looked up by this name in a local mirror folder).</param>
+/// <param name="Group">The fetch group: "yolov3", "samples".</param>
+/// <param name="Url">Public source.</param>
+/// <param name="Sha256">Expected SHA-256, lower-case hex.</param>
+/// <param name="Size">Expected size in bytes, when published.</param>
+/// <param name="MirrorPath">Path inside a mirror folder laid out like the workplace's shared/ folder.</param>
+/// <param name="Destination">Where it goes, relative to the project root ("weights/…", "data/…").</param>
+public sealed record FetchItem(string Name, string Group, string Url, string Sha256, long? Size, string MirrorPath, string Destination);
+
+/// <summary>Every file <c>movingimages fetch</c> knows, with its public source and checksum.</summary>
+public static class FetchManifest
+{
+    const string Darknet = "https://raw.githubusercontent.com/pjreddie/darknet/master/";
+    const string OpenCvSamples = "https://raw.githubusercontent.com/opencv/opencv/4.x/samples/data/";
+
+    /// <summary>All known files.</summary>
+    public static IReadOnlyList<FetchItem> All { get; } =
+    [
+        new("yolov3.cfg", "yolov3", Darknet + "cfg/yolov3.cfg", "22489ea38575dfa36c67a90048e8759576416a79d32dc11e15d2217777b9a953", null, "darknet/yolov3.cfg", "weights/yolov3.cfg"),
+        new("yolov3-tiny.cfg", "yolov3", Darknet + "cfg/yolov3-tiny.cfg", "84eb7a675ef87c906019ff5a6e0effe275d175adb75100dcb47f0727917dc2c7", null, "darknet/yolov3-tiny.cfg", "weights/yolov3-tiny.cfg"),
+        new("yolov3-spp.cfg", "yolov3", Darknet + "cfg/yolov3-spp.cfg", "7a4ec2d7427340fb12059f2b0ef76d6fcfcac132cc287cbbf0be5e3abaa856fd", null, "darknet/yolov3-spp.cfg", "weights/yolov3-spp.cfg"),
+        new("coco.names", "yolov3", Darknet + "data/coco.names", "634a1132eb33f8091d60f2c346ababe8b905ae08387037aed883953b7329af84", null, "darknet/coco.names", "weights/coco.names"),
+        new("yolov3.weights", "yolov3", "https://pjreddie.com/media/files/yolov3.weights", "523e4e69e1d015393a1b0a441cef1d9c7659e3eb2d7e15f793f060a21b32f297", 248_007_048, "yolov3.weights", "weights/yolov3.weights"),
+        Sample("dog.jpg", Darknet + "data/dog.jpg", "5a9522051c3cec2bbd2f6323fccba32e8fbf3ddcc2b3e2fd46b04c720bc6f866"),
+        Sample("eagle.jpg", Darknet + "data/eagle.jpg", "f95f57297fd51a6c5ddceb5ed6916fa759d1d65f402fee34c05b31a9608755c0"),
+        Sample("giraffe.jpg", Darknet + "data/giraffe.jpg", "00dc48a9b2af8a1fe4c4b79319726591f1033c7e1150f21e7577a79f3b6659f1"),
+        Sample("horses.jpg", Darknet + "data/horses.jpg", "c8f0a677a1356569e2ce71d2fa88c1030c0ae57ecf5e14170e02d9a86a20dcb4"),
+        Sample("person.jpg", Darknet + "data/person.jpg", "cdcbab947e46110fc2b77784ac54ddbbab2640f1e44cb5e91fc8984a9793a7d1"),
+        Sample("messi5.jpg", OpenCvSamples + "messi5.jpg", "1d570e49654e84c7a943918537bd9e5e1ef82920152e147c834006e235be97c9"),
+        new("vtest.avi", "samples", OpenCvSamples + "vtest.avi", "45cddc9490be69345cbdab64ca583be65987e864ca408038e648db99e10516cf", null, "data/video/vtest.avi", "data/video/vtest.avi"),
+        new("Megamind.avi", "samples", OpenCvSamples + "Megamind.avi", "0057387cb7e75c8fd1663b62cfdc51fa53f527795d0fe3c1fea2fd159d3130b5", null, "data/video/Megamind.avi", "data/video/Megamind.avi"),
+    ];
+
+    static FetchItem Sample(string name, string url, string sha) =>
+        new(name, "samples", url, sha, null, "data/images/" + name, "data/images/" + name);
+
+    /// <summary>The names of the groups, in manifest order.</summary>
+    public static IReadOnlyList<string> Groups => All.Select(i => i.Group).Distinct().ToArray();
+
+    /// <summary>The items of a group, or of every group for "all".</summary>
+    /// <exception cref="ArgumentException">Unknown group.</exception>
+    public static IReadOnlyList<FetchItem> Group(string group)
+    {
+        if (group.Equals("all", StringComparison.OrdinalIgnoreCase)) return All;
+        var items = All.Where(i => i.Group.Equals(group, StringComparison.OrdinalIgnoreCase)).ToArray();
+        return items.Length > 0 ? items : throw new ArgumentException($"unknown fetch group '{group}'; known: {string.Join(", ", Groups)}, all");
+    }
+}

@@ -1,0 +1,214 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+
+namespace MovingImages.Fetch;
+
+/// <summary>How a fetch ended.</summary>
+public enum FetchStatus
+{
+    /// <summary>The file was already there with the right checksum.</summary>
+    AlreadyPresent,
+    /// <summary>Copied from a local mirror folder.</summary>
+    CopiedFromMirror,
+    /// <summary>Downloaded from the start.</summary>
+    Downloaded,
+    /// <summary>Downloaded, continuing a partial download.</summary>
+    Resumed,
+    /// <summary>Could not be fetched; see the message.</summary>
+    Failed,
+}
+
+/// <summary>The result of fetching one item.</summary>
+/// <param name="Item">What was fetched.</param>
+/// <param name="Path">Where it is (or would be).</param>
+/// <param name="Status">How it went.</param>
+/// <param name="Message">For failures: what went wrong and what to do.</param>
+public sealed record FetchOutcome(FetchItem Item, string Path, FetchStatus Status, string? Message = null)
+{
+    /// <summary>Whether the file is now in place.</summary>
+    public bool Ok => Status != FetchStatus.Failed;
+}
+
+/// <summary>Progress of one file: bytes so far and total when known.</summary>
+public readonly record struct FetchProgress(FetchItem Item, long Bytes, long? Total);
+
+/// <summary>A file that was fetched but is not what the manifest says (wrong checksum or size).</summary>
+public sealed class FetchChecksumException(string message) : IOException(message);
+
+/// <summary>
+/// Fetches manifest items into a project folder: from a local mirror folder when one is given and has the file,
+/// else over HTTP(S) with resume of partial downloads (<c>.part</c> files and Range requests). Every file is checked
+/// against its SHA-256 before it is moved into place; nothing already there is overwritten unless asked.
+/// </summary>
+public sealed class Fetcher
+{
+    /// <summary>The environment variable naming a local mirror folder.</summary>
+    public const string MirrorVariable = "MOVINGIMAGES_MIRROR";
+
+    readonly HttpClient _http;
+
+    /// <summary>Creates a fetcher writing under <paramref name="root"/>.</summary>
+    public Fetcher(string root, string? mirror = null, HttpClient? http = null)
+    {
+        Root = Path.GetFullPath(root);
+        Mirror = mirror;
+        _http = http ?? DefaultClient();
+    }
+
+    /// <summary>The project root the manifest's destinations are relative to.</summary>
+    public string Root { get; }
+    /// <summary>A local folder to copy files from before trying the network (layout as in the manifest's MirrorPath, or flat).</summary>
+    public string? Mirror { get; }
+    /// <summary>Replace files that exist but fail their checksum (they are kept as <c>.bak</c>).</summary>
+    public bool Force { get; init; }
+
+    /// <summary>
+    /// The mirror to use when none is given: <c>$MOVINGIMAGES_MIRROR</c>, else a <c>shared/</c> folder with a
+    /// SHA256SUMS file beside the project root (how this project's CI and workplace provide the files).
+    /// </summary>
+    public static string? DefaultMirror(string root)
+    {
+        var env = Environment.GetEnvironmentVariable(MirrorVariable);
+        if (!string.IsNullOrWhiteSpace(env)) return env;
+        var beside = Path.GetFullPath(Path.Combine(root, "..", "shared"));
+        return File.Exists(Path.Combine(beside, "SHA256SUMS")) ? beside : null;
+    }
+
+    static HttpClient DefaultClient()
+    {
+        var handler = new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(10), AutomaticDecompression = DecompressionMethods.None };
+        var client = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
+        client.DefaultRequestHeaders.UserAgent.ParseAdd("MovingImages-fetch/1.0");
+        return client;
+    }
+
+    /// <summary>The absolute destination of an item.</summary>
+    public string PathOf(FetchItem item) => Path.Combine(Root, item.Destination);
+
+    /// <summary>Fetches every item, continuing past failures; returns one outcome per item.</summary>
+    public async Task<IReadOnlyList<FetchOutcome>> FetchAllAsync(IEnumerable<FetchItem> items, IProgress<FetchProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var outcomes = new List<FetchOutcome>();
+        foreach (var item in items) outcomes.Add(await FetchAsync(item, progress, cancellationToken));
+        return outcomes;
+    }
+
+    /// <summary>Fetches one item. Failures are returned as outcomes with a message, never thrown (except cancellation).</summary>
+    public async Task<FetchOutcome> FetchAsync(FetchItem item, IProgress<FetchProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        string dest = PathOf(item);
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(dest)!);
+            if (File.Exists(dest))
+            {
+                if (await Sha256Async(dest, cancellationToken) == item.Sha256) return new(item, dest, FetchStatus.AlreadyPresent);
+                if (!Force)
+                    return new(item, dest, FetchStatus.Failed,
+                        $"{dest} exists but is not the published file (SHA-256 differs). It was left as it is; move it away or fetch with --force (it is then kept as {Path.GetFileName(dest)}.bak).");
+            }
+            string? mirrored = FindInMirror(item);
+            if (mirrored != null)
+            {
+                string tmp = dest + ".part";
+                File.Copy(mirrored, tmp, overwrite: true);
+                await VerifyAndPlaceAsync(item, tmp, dest, cancellationToken);
+                return new(item, dest, FetchStatus.CopiedFromMirror);
+            }
+            bool resumed = await DownloadAsync(item, dest, progress, cancellationToken);
+            return new(item, dest, resumed ? FetchStatus.Resumed : FetchStatus.Downloaded);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (HttpRequestException e)
+        {
+            string host = Uri.TryCreate(item.Url, UriKind.Absolute, out var uri) ? uri.Host : item.Url;
+            string why = e.StatusCode is { } code ? $"the server answered {(int)code} {code}" : $"could not reach {host} ({e.Message})";
+            return new(item, dest, FetchStatus.Failed,
+                $"{item.Name}: {why}. Offline or blocked? Download {item.Url} by hand and put it at {dest}, or point --from (or ${MirrorVariable}) at a folder that has it.");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or TaskCanceledException)
+        {
+            return new(item, dest, FetchStatus.Failed, $"{item.Name}: {e.Message}");
+        }
+    }
+
+    string? FindInMirror(FetchItem item)
+    {
+        if (string.IsNullOrEmpty(Mirror) || !Directory.Exists(Mirror)) return null;
+        foreach (var candidate in new[] { Path.Combine(Mirror, item.MirrorPath), Path.Combine(Mirror, item.Name), Path.Combine(Mirror, item.Destination) })
+            if (File.Exists(candidate)) return candidate;
+        return null;
+    }
+
+    async Task<bool> DownloadAsync(FetchItem item, string dest, IProgress<FetchProgress>? progress, CancellationToken ct)
+    {
+        string part = dest + ".part";
+        long have = File.Exists(part) ? new FileInfo(part).Length : 0;
+        using var request = new HttpRequestMessage(HttpMethod.Get, item.Url);
+        if (have > 0) request.Headers.Range = new RangeHeaderValue(have, null);
+        using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
+        bool resumed = false;
+        if (have > 0 && response.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable)
+        {
+            // The part file is already complete (or longer than the file): check it as it is.
+            await VerifyAndPlaceAsync(item, part, dest, ct);
+            return true;
+        }
+        response.EnsureSuccessStatusCode();
+        FileMode mode = FileMode.Create;
+        if (have > 0 && response.StatusCode == HttpStatusCode.PartialContent && response.Content.Headers.ContentRange?.From == have)
+        {
+            mode = FileMode.Append;
+            resumed = true;
+        }
+        else have = 0; // the server ignored the range: start over
+        long? total = response.Content.Headers.ContentLength is { } len ? len + have : item.Size;
+        await using (var input = await response.Content.ReadAsStreamAsync(ct))
+        await using (var output = new FileStream(part, mode, FileAccess.Write, FileShare.None, 1 << 16))
+        {
+            var buffer = new byte[1 << 16];
+            long bytes = have;
+            int n;
+            var last = DateTime.MinValue;
+            while ((n = await input.ReadAsync(buffer, ct)) > 0)
+            {
+                await output.WriteAsync(buffer.AsMemory(0, n), ct);
+                bytes += n;
+                if (progress != null && (DateTime.UtcNow - last).TotalMilliseconds > 100)
+                {
+                    progress.Report(new FetchProgress(item, bytes, total));
+                    last = DateTime.UtcNow;
+                }
+            }
+            progress?.Report(new FetchProgress(item, bytes, total));
+        }
+        await VerifyAndPlaceAsync(item, part, dest, ct);
+        return resumed;
+    }
+
+    async Task VerifyAndPlaceAsync(FetchItem item, string tmp, string dest, CancellationToken ct)
+    {
+        long size = new FileInfo(tmp).Length;
+        string sha = await Sha256Async(tmp, ct);
+        if ((item.Size is { } expected && size != expected) || sha != item.Sha256)
+        {
+            File.Delete(tmp);
+            throw new FetchChecksumException(
+                $"{item.Name}: got {size:N0} bytes with SHA-256 {sha}, expected {(item.Size is { } s ? $"{s:N0} bytes with " : "")}SHA-256 {item.Sha256}; the download was discarded.");
+        }
+        if (File.Exists(dest)) File.Move(dest, dest + ".bak", overwrite: true); // only reached with Force
+        File.Move(tmp, dest);
+    }
+
+    /// <summary>SHA-256 of a file as lower-case hex.</summary>
+    public static async Task<string> Sha256Async(string path, CancellationToken ct = default)
+    {
+        await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, useAsync: true);
+        var hash = await SHA256.HashDataAsync(stream, ct);
+        return Convert.ToHexStringLower(hash);
+    }
+}

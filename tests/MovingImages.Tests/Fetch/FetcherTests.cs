@@ -1,0 +1,158 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using MovingImages.Fetch;
+
+namespace MovingImages.Tests.Fetch;
+
+public class FetcherTests
+{
+    static (byte[] Data, string Sha) Payload(int size, int seed)
+    {
+        var data = new byte[size];
+        new Random(seed).NextBytes(data);
+        return (data, Convert.ToHexStringLower(SHA256.HashData(data)));
+    }
+
+    static FetchItem Item(string url, string sha, long? size = null) =>
+        new("model.bin", "test", url, sha, size, "x/model.bin", "weights/model.bin");
+
+    [Fact]
+    public async Task Downloads_checks_and_places_the_file_with_progress()
+    {
+        using var server = new LocalHttpServer();
+        var (data, sha) = Payload(300_000, 1);
+        var item = Item(server.Add("model.bin", data), sha, data.Length);
+        var root = TestData.NewTempDir("fetch");
+        var reports = new List<FetchProgress>();
+        var outcome = await new Fetcher(root).FetchAsync(item, new SyncProgress<FetchProgress>(reports.Add));
+        Assert.Equal(FetchStatus.Downloaded, outcome.Status);
+        Assert.Equal(data, File.ReadAllBytes(Path.Combine(root, "weights", "model.bin")));
+        Assert.False(File.Exists(outcome.Path + ".part"));
+        Assert.Equal(data.Length, reports[^1].Bytes);
+        Assert.Equal(data.Length, reports[^1].Total);
+        // a second fetch sees the file and does nothing
+        Assert.Equal(FetchStatus.AlreadyPresent, (await new Fetcher(root).FetchAsync(item)).Status);
+    }
+
+    [Fact]
+    public async Task Resumes_a_partial_download_with_a_range_request()
+    {
+        using var server = new LocalHttpServer();
+        var (data, sha) = Payload(200_000, 2);
+        var item = Item(server.Add("model.bin", data), sha);
+        var root = TestData.NewTempDir("resume");
+        var part = Path.Combine(root, "weights", "model.bin.part");
+        Directory.CreateDirectory(Path.GetDirectoryName(part)!);
+        File.WriteAllBytes(part, data[..123_456]);
+        var outcome = await new Fetcher(root).FetchAsync(item);
+        Assert.Equal(FetchStatus.Resumed, outcome.Status);
+        Assert.Equal("bytes=123456-", Assert.Single(server.RangeHeaders));
+        Assert.Equal(data, File.ReadAllBytes(outcome.Path));
+    }
+
+    [Fact]
+    public async Task A_server_that_ignores_ranges_gets_a_fresh_download()
+    {
+        using var server = new LocalHttpServer { HonourRanges = false };
+        var (data, sha) = Payload(50_000, 3);
+        var item = Item(server.Add("model.bin", data), sha);
+        var root = TestData.NewTempDir("norange");
+        var part = Path.Combine(root, "weights", "model.bin.part");
+        Directory.CreateDirectory(Path.GetDirectoryName(part)!);
+        File.WriteAllBytes(part, new byte[1000]); // garbage that must not be kept
+        var outcome = await new Fetcher(root).FetchAsync(item);
+        Assert.Equal(FetchStatus.Downloaded, outcome.Status);
+        Assert.Equal(data, File.ReadAllBytes(outcome.Path));
+    }
+
+    [Fact]
+    public async Task Checksum_mismatch_fails_and_leaves_nothing()
+    {
+        using var server = new LocalHttpServer();
+        var (data, _) = Payload(10_000, 4);
+        var item = Item(server.Add("model.bin", data), new string('0', 64));
+        var root = TestData.NewTempDir("badsha");
+        var outcome = await new Fetcher(root).FetchAsync(item);
+        Assert.Equal(FetchStatus.Failed, outcome.Status);
+        Assert.Contains("expected SHA-256 0000", outcome.Message);
+        Assert.Contains("discarded", outcome.Message);
+        Assert.Empty(Directory.GetFiles(Path.Combine(root, "weights")));
+    }
+
+    [Fact]
+    public async Task Offline_fails_fast_and_says_where_to_put_the_file()
+    {
+        int port = LocalHttpServer.FreePort(); // nothing listens there
+        var item = Item($"http://127.0.0.1:{port}/model.bin", new string('a', 64));
+        var root = TestData.NewTempDir("offline");
+        var sw = Stopwatch.StartNew();
+        var outcome = await new Fetcher(root).FetchAsync(item);
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(15), $"took {sw.Elapsed}");
+        Assert.Equal(FetchStatus.Failed, outcome.Status);
+        Assert.Contains("could not reach 127.0.0.1", outcome.Message);
+        Assert.Contains($"put it at {Path.Combine(root, "weights", "model.bin")}", outcome.Message);
+        Assert.Contains("--from", outcome.Message);
+    }
+
+    [Fact]
+    public async Task Http_errors_are_reported_with_the_status()
+    {
+        using var server = new LocalHttpServer();
+        var item = Item($"http://127.0.0.1:{server.Port}/missing.bin", new string('a', 64));
+        var outcome = await new Fetcher(TestData.NewTempDir("404")).FetchAsync(item);
+        Assert.Equal(FetchStatus.Failed, outcome.Status);
+        Assert.Contains("404", outcome.Message);
+    }
+
+    [Fact]
+    public async Task A_mirror_folder_is_used_before_the_network()
+    {
+        var (data, sha) = Payload(5_000, 5);
+        var mirror = TestData.NewTempDir("mirror");
+        Directory.CreateDirectory(Path.Combine(mirror, "x"));
+        File.WriteAllBytes(Path.Combine(mirror, "x", "model.bin"), data);
+        var item = Item("http://127.0.0.1:1/never", sha);
+        var root = TestData.NewTempDir("frommirror");
+        var outcome = await new Fetcher(root, mirror).FetchAsync(item);
+        Assert.Equal(FetchStatus.CopiedFromMirror, outcome.Status);
+        Assert.Equal(data, File.ReadAllBytes(outcome.Path));
+    }
+
+    [Fact]
+    public async Task A_different_file_already_there_is_never_overwritten_without_force()
+    {
+        using var server = new LocalHttpServer();
+        var (data, sha) = Payload(5_000, 6);
+        var item = Item(server.Add("model.bin", data), sha);
+        var root = TestData.NewTempDir("owned");
+        var dest = Path.Combine(root, "weights", "model.bin");
+        Directory.CreateDirectory(Path.GetDirectoryName(dest)!);
+        File.WriteAllText(dest, "my fine-tuned weights");
+        var outcome = await new Fetcher(root).FetchAsync(item);
+        Assert.Equal(FetchStatus.Failed, outcome.Status);
+        Assert.Contains("left as it is", outcome.Message);
+        Assert.Equal("my fine-tuned weights", File.ReadAllText(dest));
+        var forced = await new Fetcher(root) { Force = true }.FetchAsync(item);
+        Assert.Equal(FetchStatus.Downloaded, forced.Status);
+        Assert.Equal(data, File.ReadAllBytes(dest));
+        Assert.Equal("my fine-tuned weights", File.ReadAllText(dest + ".bak"));
+    }
+
+    [Fact]
+    public void Manifest_matches_the_shared_files()
+    {
+        foreach (var item in FetchManifest.All.Where(i => i.Name != "yolov3.weights"))
+        {
+            var path = TestData.Shared(item.MirrorPath);
+            Assert.True(File.Exists(path), $"{item.MirrorPath} missing from shared/");
+            Assert.Equal(item.Sha256, Fetcher.Sha256Async(path).Result);
+        }
+        Assert.Equal(248_007_048, FetchManifest.Group("yolov3").Single(i => i.Name == "yolov3.weights").Size);
+        Assert.Throws<ArgumentException>(() => FetchManifest.Group("nonsense"));
+    }
+
+    sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
+    }
+}
