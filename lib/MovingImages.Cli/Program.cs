@@ -1,1 +1,1 @@
-Console.WriteLine("hi");
+return await MovingImages.Cli.CliApp.RunAsync(args);

@@ -60,6 +60,8 @@ public sealed class Fetcher
     public string Root { get; }
     /// <summary>A local folder to copy files from before trying the network (layout as in the manifest's MirrorPath, or flat).</summary>
     public string? Mirror { get; }
+    /// <summary>Never use the network: take files from the mirror only.</summary>
+    public bool Offline { get; init; }
     /// <summary>Replace files that exist but fail their checksum (they are kept as <c>.bak</c>).</summary>
     public bool Force { get; init; }
 
@@ -116,6 +118,9 @@ public sealed class Fetcher
                 await VerifyAndPlaceAsync(item, tmp, dest, cancellationToken);
                 return new(item, dest, FetchStatus.CopiedFromMirror);
             }
+            if (Offline)
+                return new(item, dest, FetchStatus.Failed,
+                    $"{item.Name}: not in the local mirror ({Mirror ?? "none given"}) and offline mode is on. Download {item.Url} by hand and put it at {dest}.");
             bool resumed = await DownloadAsync(item, dest, progress, cancellationToken);
             return new(item, dest, resumed ? FetchStatus.Resumed : FetchStatus.Downloaded);
         }

@@ -22,7 +22,7 @@ public class DarknetConfigTests
         Assert.Equal((116f, 90f), cfg.YoloLayers[0].Anchors[0]);
         // route -1, 61 at layer 86: absolute indices 85 and 61
         Assert.Equal([85, 61], ((RouteLayer)cfg.Layers[86]).Layers);
-        Assert.Equal(61_949_149, DarknetWeights.FloatCount(cfg)); // 248,007,048 bytes − 20-byte header, / 4
+        Assert.Equal(62_001_757, DarknetWeights.FloatCount(cfg)); // (248,007,048 bytes − 20-byte header) / 4
     }
 
     [Fact]

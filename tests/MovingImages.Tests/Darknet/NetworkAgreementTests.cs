@@ -17,13 +17,13 @@ public class NetworkAgreementTests(ITestOutputHelper output)
     {
         var (config, weights, path) = SyntheticModels.Get(cfgName);
         using var yolo = Yolo.FromWeights(config, weights, ClassNames.Load(TestData.CocoNames), torch.CPU);
-        using var peer = new OpenCvPeer(TestData.Cfg(cfgName), path);
+        using var peer = new OpenCvDarknet(TestData.Cfg(cfgName), path);
         output.WriteLine(string.Join(" ", peer.LayerNames.Where(n => n.StartsWith("yolo") || n.StartsWith("conv")).TakeLast(6)));
         using var mat = ImageFiles.Read(TestData.Image(image));
         var (input, _) = yolo.Prepare([mat], SyntheticModels.Size);
         using var scope = torch.NewDisposeScope();
         var heads = yolo.Forward(input);
-        var names = config.YoloLayers.Select(y => $"conv_{y.Index - 1}").ToArray();
+        var names = OpenCvDarknet.HeadLayerNames(config);
         var theirs = peer.Forward(input, names);
         for (int h = 0; h < heads.Length; h++)
         {
@@ -49,7 +49,7 @@ public class NetworkAgreementTests(ITestOutputHelper output)
     {
         var (config, weights, path) = SyntheticModels.Get(cfgName);
         using var yolo = Yolo.FromWeights(config, weights, ClassNames.Load(TestData.CocoNames), torch.CPU);
-        using var peer = new OpenCvPeer(TestData.Cfg(cfgName), path);
+        using var peer = new OpenCvDarknet(TestData.Cfg(cfgName), path);
         using var mat = ImageFiles.Read(TestData.Image(image));
         var options = new YoloOptions(SyntheticModels.Size, 0.5f, 0.45f);
         var ours = yolo.DetectObjects([mat], options)[0];

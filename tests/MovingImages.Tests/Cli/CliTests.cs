@@ -1,0 +1,119 @@
+using System.Diagnostics;
+using System.Text.Json;
+using MovingImages.Cli;
+using MovingImages.IO;
+
+namespace MovingImages.Tests.Cli;
+
+public class CliTests
+{
+    static async Task<(int Code, string Out, string Err)> Run(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int code = await CliApp.RunAsync(args, stdout, stderr);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+
+    [Fact]
+    public async Task Locate_json_prints_one_valid_object_per_detection()
+    {
+        var (_, _, weights) = SyntheticModels.Get("yolov3-tiny.cfg");
+        var dir = TestData.NewTempDir("cli-locate");
+        string annotated = Path.Combine(dir, "dog.jpg"), dump = Path.Combine(dir, "dump");
+        var (code, stdout, stderr) = await Run("locate", TestData.Image("dog.jpg"), "--cfg", TestData.Cfg("yolov3-tiny.cfg"),
+            "--weights", weights, "--names", TestData.CocoNames, "--json", "--out", annotated, "--dump", dump);
+        Assert.True(code == 0, stderr);
+        var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.NotEmpty(lines);
+        foreach (var line in lines)
+        {
+            using var doc = JsonDocument.Parse(line);
+            var o = doc.RootElement;
+            Assert.Equal(["label", "class", "score", "x", "y", "w", "h"], o.EnumerateObject().Select(p => p.Name));
+            Assert.Equal(JsonValueKind.String, o.GetProperty("label").ValueKind);
+            Assert.InRange(o.GetProperty("class").GetInt32(), 0, 79);
+            Assert.InRange(o.GetProperty("score").GetDouble(), 0.5, 1);
+            double x = o.GetProperty("x").GetDouble(), y = o.GetProperty("y").GetDouble();
+            Assert.InRange(x, 0, 768);
+            Assert.InRange(y, 0, 576);
+            Assert.InRange(x + o.GetProperty("w").GetDouble(), x, 768.05);
+            Assert.InRange(y + o.GetProperty("h").GetDouble(), y, 576.05);
+        }
+        Assert.True(File.Exists(annotated));
+        Assert.Contains("wrote", stderr);
+        // the dump: exact network input and raw heads
+        var (input, shape) = Npy.Read(Path.Combine(dump, "input.npy"));
+        Assert.Equal([1L, 3, 416, 416], shape);
+        Assert.Equal(0.5f, input[0]); // top-left is letterbox padding
+        Assert.Equal([1L, 255, 13, 13], Npy.Read(Path.Combine(dump, "head0.npy")).Shape);
+        Assert.Equal([1L, 255, 26, 26], Npy.Read(Path.Combine(dump, "head1.npy")).Shape);
+    }
+
+    [Fact]
+    public async Task Dumped_npy_files_load_in_numpy()
+    {
+        var (_, _, weights) = SyntheticModels.Get("yolov3-tiny.cfg");
+        var dump = TestData.NewTempDir("cli-dump");
+        var (code, _, stderr) = await Run("locate", TestData.Image("horses.jpg"), "--cfg", TestData.Cfg("yolov3-tiny.cfg"),
+            "--weights", weights, "--out", Path.Combine(dump, "a.png"), "--dump", dump);
+        Assert.True(code == 0, stderr);
+        // An independent reader: NumPy (Debian's python3-numpy, installed by .ci/run).
+        var psi = new ProcessStartInfo("/usr/bin/python3", ["-c",
+            "import numpy as n,sys; a=n.load(sys.argv[1]); h=n.load(sys.argv[2]); print(a.dtype, a.shape, h.shape, round(float(a[0,0,0,0]),3))",
+            Path.Combine(dump, "input.npy"), Path.Combine(dump, "head1.npy")]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var p = Process.Start(psi)!;
+        string output = p.StandardOutput.ReadToEnd(), error = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        Assert.True(p.ExitCode == 0, $"numpy could not read the dump (is python3-numpy installed?): {error}");
+        Assert.Equal("float32 (1, 3, 416, 416) (1, 255, 26, 26) 0.5", output.Trim());
+    }
+
+    [Fact]
+    public async Task Missing_weights_say_how_to_get_them()
+    {
+        var (code, _, stderr) = await Run("locate", TestData.Image("dog.jpg"), "--cfg", TestData.Cfg("yolov3.cfg"), "--weights", "/nonexistent/yolov3.weights");
+        Assert.Equal(1, code);
+        Assert.Contains("error: Darknet weights not found: /nonexistent/yolov3.weights", stderr);
+        Assert.Contains("movingimages fetch yolov3", stderr);
+        var (c2, _, e2) = await Run("locate", TestData.Image("dog.jpg"), "--cfg", TestData.Cfg("yolov3.cfg"),
+            "--weights", SyntheticModels.Get("yolov3-tiny.cfg").Path);
+        Assert.Equal(1, c2);
+        Assert.Contains("bytes short", e2);
+        var (c3, _, e3) = await Run("locate", TestData.Image("dog.jpg"), "--size", "400");
+        Assert.Equal(1, c3);
+        Assert.Contains("error:", e3);
+    }
+
+    [Fact]
+    public async Task Weights_info_checks_a_file_against_its_config()
+    {
+        var (_, _, weights) = SyntheticModels.Get("yolov3-tiny.cfg");
+        var (code, stdout, stderr) = await Run("weights", "info", weights, "--cfg", TestData.Cfg("yolov3-tiny.cfg"));
+        Assert.True(code == 0, stderr);
+        Assert.Contains("13 convolutional layers, 8,858,734 parameters", stdout);
+    }
+
+    [Fact]
+    public async Task Bench_locate_prints_both_implementations_and_their_ratio()
+    {
+        var (_, _, weights) = SyntheticModels.Get("yolov3-tiny.cfg");
+        var (code, stdout, stderr) = await Run("bench", "locate", "--cfg", TestData.Cfg("yolov3-tiny.cfg"), "--weights", weights,
+            "--image", TestData.Image("dog.jpg"), "--runs", "1", "--warmup", "0", "--threads", "2");
+        Assert.True(code == 0, stderr);
+        Assert.Matches(@"locate: ours \d+\.\d ms, OpenCV DNN \d+\.\d ms, ratio OpenCV/ours \d+\.\d\dx", stdout);
+        Assert.Contains("OpenCV DNN", stderr);
+    }
+
+    [Fact]
+    public async Task Demo_runs_what_it_can_and_reports_what_it_could_not_fetch()
+    {
+        var root = TestData.NewTempDir("demo");
+        var (code, stdout, stderr) = await Run("demo", "--root", root, "--from", TestData.Shared(), "--offline");
+        Assert.True(code == 0, stderr);
+        Assert.Contains("locate objects (YOLOv3): SKIPPED", stdout);
+        Assert.Contains("yolov3.weights: not in the local mirror", stdout);
+        Assert.True(File.Exists(Path.Combine(root, "data", "images", "dog.jpg")));
+        Assert.True(File.Exists(Path.Combine(root, "weights", "yolov3.cfg")));
+    }
+}
