@@ -70,12 +70,22 @@ internal static class BenchCommand
                     });
                     var theirs = Time(untimed, timed, () => peer.Forward(input, heads));
                     var endToEnd = Time(untimed, timed, () => yolo.DetectObjects([mat], options));
+                    var prepare = Time(untimed, timed, () => yolo.Prepare([mat], options.InputSize).Input.Dispose());
+                    using var rawHeads = new DisposableTensors(yolo.Forward(input));
+                    var decode = Time(untimed, timed, () =>
+                    {
+                        using var scope = torch.NewDisposeScope();
+                        var decoded = YoloDecoder.Decode(rawHeads.Items, config.YoloLayers, options.InputSize, options.InputSize);
+                        YoloDecoder.Select(decoded[0], Letterbox.Compute(mat.Cols, mat.Rows, options.InputSize, options.InputSize), yolo.Names, options.Confidence, options.NmsIou);
+                    });
 
                     io.Err.WriteLine($"{Path.GetFileName(cfgPath)} at {options.InputSize}×{options.InputSize}, {n} threads, weights: {weightsNote}, image: {imagePath}, {timed} runs after {untimed} warm-up");
                     var table = new Table().AddColumns("", "median ms", "min ms");
                     table.AddRow("MovingImages (TorchSharp) network", $"{ours.Median:0.0}", $"{ours.Min:0.0}");
                     table.AddRow($"OpenCV DNN {Cv2.GetVersionString()} network", $"{theirs.Median:0.0}", $"{theirs.Min:0.0}");
                     table.AddRow("MovingImages detect (letterbox + network + decode + NMS)", $"{endToEnd.Median:0.0}", $"{endToEnd.Min:0.0}");
+                    table.AddRow("  of which letterbox", $"{prepare.Median:0.0}", $"{prepare.Min:0.0}");
+                    table.AddRow("  of which decode + threshold + NMS", $"{decode.Median:0.0}", $"{decode.Min:0.0}");
                     io.Console.Write(table);
                     io.Out.WriteLine($"locate: ours {ours.Median:0.0} ms, OpenCV DNN {theirs.Median:0.0} ms, ratio OpenCV/ours {theirs.Median / ours.Median:0.00}x ({(theirs.Median >= ours.Median ? "ours faster" : "OpenCV faster")})");
                 }
@@ -102,5 +112,14 @@ internal static class BenchCommand
         }
         Array.Sort(ms);
         return (timed % 2 == 1 ? ms[timed / 2] : (ms[timed / 2 - 1] + ms[timed / 2]) / 2, ms[0]);
+    }
+
+    sealed class DisposableTensors(torch.Tensor[] items) : IDisposable
+    {
+        public torch.Tensor[] Items { get; } = items;
+        public void Dispose()
+        {
+            foreach (var t in Items) t.Dispose();
+        }
     }
 }
