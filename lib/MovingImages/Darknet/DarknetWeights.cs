@@ -146,21 +146,11 @@ public static class DarknetWeightsFile
     public static void Write(string path, DarknetWeights weights, DarknetConfig config)
     {
         Validate(weights, config);
-        string full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        string tmp = full + $".{Environment.ProcessId}.tmp";
-        try
+        IO.AtomicFile.Write(path, tmp =>
         {
-            using (var stream = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
-            {
-                Write(stream, weights);
-            }
-            File.Move(tmp, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(tmp)) File.Delete(tmp);
-        }
+            using var stream = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
+            Write(stream, weights);
+        });
     }
 
     /// <summary>Writes weights to a stream (no checks against a config).</summary>

@@ -20,28 +20,19 @@ public static partial class Npy
         int unpadded = Magic.Length + 2 + 2 + dict.Length + 1;
         int padding = (64 - unpadded % 64) % 64;
         string header = dict + new string(' ', padding) + "\n";
-        string full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        string tmp = full + $".{Environment.ProcessId}.tmp";
-        try
+        var bytes = MemoryMarshal.AsBytes(data).ToArray();
+        AtomicFile.Write(path, tmp =>
         {
-            using (var stream = new FileStream(tmp, FileMode.Create, FileAccess.Write))
-            {
-                stream.Write(Magic);
-                stream.WriteByte(1);
-                stream.WriteByte(0);
-                Span<byte> len = stackalloc byte[2];
-                BitConverter.TryWriteBytes(len, (ushort)header.Length);
-                stream.Write(len);
-                stream.Write(Encoding.ASCII.GetBytes(header));
-                stream.Write(MemoryMarshal.AsBytes(data));
-            }
-            File.Move(tmp, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(tmp)) File.Delete(tmp);
-        }
+            using var stream = new FileStream(tmp, FileMode.Create, FileAccess.Write);
+            stream.Write(Magic);
+            stream.WriteByte(1);
+            stream.WriteByte(0);
+            Span<byte> len = stackalloc byte[2];
+            BitConverter.TryWriteBytes(len, (ushort)header.Length);
+            stream.Write(len);
+            stream.Write(Encoding.ASCII.GetBytes(header));
+            stream.Write(bytes);
+        });
     }
 
     /// <summary>Reads a float32 (little-endian, C order) <c>.npy</c> file.</summary>

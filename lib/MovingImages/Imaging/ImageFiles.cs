@@ -23,20 +23,11 @@ public static class ImageFiles
     /// <summary>Writes <paramref name="image"/> to <paramref name="path"/> (format from the extension) without ever leaving a partial file there.</summary>
     public static void Write(string path, Mat image, params int[] encodeParams)
     {
-        string full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        string ext = Path.GetExtension(full);
-        if (ext.Length == 0) throw new ArgumentException($"{path}: give the file an extension (.jpg, .png…) so the format is known");
-        string tmp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileNameWithoutExtension(full)}.{Environment.ProcessId}.tmp{ext}");
-        try
+        if (Path.GetExtension(path).Length == 0) throw new ArgumentException($"{path}: give the file an extension (.jpg, .png…) so the format is known");
+        IO.AtomicFile.Write(path, tmp =>
         {
-            if (!Cv2.ImWrite(tmp, image, encodeParams)) throw new IOException($"{path}: OpenCV could not encode the image as {ext}");
-            File.Move(tmp, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(tmp)) File.Delete(tmp);
-        }
+            if (!Cv2.ImWrite(tmp, image, encodeParams)) throw new IOException($"{path}: OpenCV could not encode the image as {Path.GetExtension(path)}");
+        });
     }
 
     /// <summary>Encodes an image as PNG bytes.</summary>
