@@ -1,0 +1,88 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+
+namespace MovingImages.Media;
+
+/// <summary>One stream of a media file, as ffprobe reports it.</summary>
+/// <param name="Type">"video", "audio", …</param>
+/// <param name="Codec">Codec name ("mpeg4", "ac3", "aac"…).</param>
+/// <param name="Duration">Stream duration when reported.</param>
+/// <param name="Frames">Frame count when reported (video).</param>
+public sealed record MediaStream(string Type, string Codec, TimeSpan? Duration, int? Frames);
+
+/// <summary>The <c>ffmpeg</c> and <c>ffprobe</c> programs, when they are on the PATH (used for audio; optional).</summary>
+public static class Ffmpeg
+{
+    static readonly Lazy<bool> Present = new(() => Run("ffprobe", ["-version"], TimeSpan.FromSeconds(10)).Code == 0
+                                                   && Run("ffmpeg", ["-version"], TimeSpan.FromSeconds(10)).Code == 0);
+
+    /// <summary>Whether both programs can be run.</summary>
+    public static bool IsAvailable => Present.Value;
+
+    /// <summary>The streams of a media file (requires ffprobe).</summary>
+    public static IReadOnlyList<MediaStream> Probe(string path)
+    {
+        var (code, stdout, stderr) = Run("ffprobe", ["-v", "error", "-count_packets", "-show_entries", "stream=codec_type,codec_name,duration,nb_read_packets", "-of", "json", path], TimeSpan.FromMinutes(2));
+        if (code != 0) throw new InvalidDataException($"ffprobe could not read {path}: {stderr.Trim()}");
+        using var doc = JsonDocument.Parse(stdout);
+        var streams = new List<MediaStream>();
+        if (!doc.RootElement.TryGetProperty("streams", out var list)) return streams;
+        foreach (var s in list.EnumerateArray())
+        {
+            string type = s.TryGetProperty("codec_type", out var t) ? t.GetString() ?? "" : "";
+            string codec = s.TryGetProperty("codec_name", out var c) ? c.GetString() ?? "" : "";
+            TimeSpan? duration = s.TryGetProperty("duration", out var d) && double.TryParse(d.GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var secs)
+                ? TimeSpan.FromSeconds(secs) : null;
+            int? frames = s.TryGetProperty("nb_read_packets", out var f) && int.TryParse(f.GetString(), out var n) ? n : null;
+            streams.Add(new MediaStream(type, codec, duration, frames));
+        }
+        return streams;
+    }
+
+    /// <summary>Whether the file has an audio stream (false when ffprobe is missing or cannot read it).</summary>
+    public static bool HasAudio(string path)
+    {
+        if (!IsAvailable || !File.Exists(path)) return false;
+        try { return Probe(path).Any(s => s.Type == "audio"); }
+        catch (InvalidDataException) { return false; }
+    }
+
+    /// <summary>
+    /// Writes <paramref name="output"/>: the video of <paramref name="video"/> (copied, not re-encoded) with the first audio
+    /// stream of <paramref name="audioSource"/>, cut to <paramref name="duration"/> when given. MP4-family outputs get AAC
+    /// audio; other containers get the audio as it is.
+    /// </summary>
+    public static void MuxAudio(string video, string audioSource, string output, TimeSpan? duration)
+    {
+        string ext = Path.GetExtension(output).ToLowerInvariant();
+        var args = new List<string> { "-v", "error", "-y", "-i", video, "-i", audioSource, "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy" };
+        args.AddRange(ext is ".mp4" or ".m4v" or ".mov" ? ["-c:a", "aac", "-b:a", "192k"] : ["-c:a", "copy"]);
+        if (duration is { } d) args.AddRange(["-t", d.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)]);
+        args.Add(output);
+        var (code, _, stderr) = Run("ffmpeg", args, TimeSpan.FromMinutes(30));
+        if (code != 0) throw new IOException($"ffmpeg could not add the audio of {audioSource}: {stderr.Trim()}");
+    }
+
+    static (int Code, string Out, string Err) Run(string program, IEnumerable<string> args, TimeSpan timeout)
+    {
+        var psi = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        try
+        {
+            using var p = Process.Start(psi)!;
+            var stdout = p.StandardOutput.ReadToEndAsync();
+            var stderr = p.StandardError.ReadToEndAsync();
+            if (!p.WaitForExit(timeout))
+            {
+                p.Kill(entireProcessTree: true);
+                return (-1, "", $"{program} timed out after {timeout}");
+            }
+            return (p.ExitCode, stdout.Result, stderr.Result);
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            return (-1, "", $"{program} is not on the PATH ({e.Message})");
+        }
+    }
+}

@@ -1,0 +1,123 @@
+using System.Text;
+
+namespace MovingImages.Video;
+
+/// <summary>Latency percentiles of one pipeline stage, in milliseconds per frame.</summary>
+/// <param name="Stage">Stage name.</param>
+/// <param name="P50">Median.</param>
+/// <param name="P95">95th percentile.</param>
+/// <param name="Max">Maximum.</param>
+public sealed record StageLatency(string Stage, double P50, double P95, double Max);
+
+/// <summary>Timings of one frame through the pipeline (milliseconds).</summary>
+/// <param name="Index">Frame index.</param>
+/// <param name="Decode">Decoding.</param>
+/// <param name="Detect">This frame's share of its detection batch (0 when not detected).</param>
+/// <param name="Track">Tracking and annotation.</param>
+/// <param name="Write">All sinks.</param>
+/// <param name="Latency">From the start of decoding to the end of writing.</param>
+public readonly record struct FrameTiming(int Index, double Decode, double Detect, double Track, double Write, double Latency);
+
+/// <summary>What a pipeline run did: frame counts, per-stage latency, throughput, memory.</summary>
+public sealed class RunStats
+{
+    internal RunStats(VideoInfo source, int framesIn, int framesOut, int skipped, int late, int detected, TimeSpan wall, bool complete,
+        IReadOnlyList<FrameTiming> timings, IReadOnlyList<(int Frame, long Bytes)> memory)
+    {
+        Source = source;
+        FramesIn = framesIn;
+        FramesOut = framesOut;
+        FramesSkipped = skipped;
+        FramesLate = late;
+        FramesDetected = detected;
+        Wall = wall;
+        Complete = complete;
+        Timings = timings;
+        Memory = memory;
+    }
+
+    /// <summary>The source.</summary>
+    public VideoInfo Source { get; }
+    /// <summary>Frames decoded and kept (late frames of live sources excluded).</summary>
+    public int FramesIn { get; }
+    /// <summary>Frames delivered to the sinks.</summary>
+    public int FramesOut { get; }
+    /// <summary>Frames the source could not decode (skipped).</summary>
+    public int FramesSkipped { get; }
+    /// <summary>Frames the detector ran on.</summary>
+    public int FramesDetected { get; }
+    /// <summary>Frames of a live source dropped because detection fell behind (never for files).</summary>
+    public int FramesLate { get; }
+    /// <summary>Frames decoded but not delivered: late frames, plus any lost (0 for a healthy run).</summary>
+    public int FramesDropped => FramesIn + FramesLate - FramesOut;
+    /// <summary>Wall-clock time of the run.</summary>
+    public TimeSpan Wall { get; }
+    /// <summary>True when the whole source was processed (not cancelled or limited).</summary>
+    public bool Complete { get; }
+    /// <summary>Per-frame timings.</summary>
+    public IReadOnlyList<FrameTiming> Timings { get; }
+    /// <summary>Process working set sampled every few frames: (frame, bytes).</summary>
+    public IReadOnlyList<(int Frame, long Bytes)> Memory { get; }
+
+    /// <summary>End-to-end throughput.</summary>
+    public double Fps => Wall.TotalSeconds > 0 ? FramesOut / Wall.TotalSeconds : 0;
+
+    /// <summary>p50/p95/max per stage and end to end.</summary>
+    public IReadOnlyList<StageLatency> Stages =>
+    [
+        Stage("decode", t => t.Decode),
+        Stage("detect", t => t.Detect, detectedOnly: true),
+        Stage("track+annotate", t => t.Track),
+        Stage("write", t => t.Write),
+        Stage("end to end", t => t.Latency),
+    ];
+
+    StageLatency Stage(string name, Func<FrameTiming, double> pick, bool detectedOnly = false)
+    {
+        var values = Timings.Where(t => !detectedOnly || t.Detect > 0).Select(pick).Order().ToArray();
+        if (values.Length == 0) return new StageLatency(name, 0, 0, 0);
+        return new StageLatency(name, Percentile(values, 0.5), Percentile(values, 0.95), values[^1]);
+    }
+
+    /// <summary>The <paramref name="q"/>-quantile of sorted values (linear interpolation).</summary>
+    public static double Percentile(double[] sorted, double q)
+    {
+        if (sorted.Length == 0) return 0;
+        double pos = q * (sorted.Length - 1);
+        int lo = (int)Math.Floor(pos), hi = (int)Math.Ceiling(pos);
+        return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+    }
+
+    /// <summary>A plain-text summary.</summary>
+    public override string ToString()
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine($"{Source}");
+        sb.AppendLine($"frames: {FramesIn} in, {FramesOut} out, {FramesDropped} dropped, {FramesSkipped} undecodable, {FramesDetected} detected; " +
+                      $"{Wall.TotalSeconds:0.0} s, {Fps:0.0} fps{(Complete ? "" : " (stopped early)")}");
+        foreach (var s in Stages) sb.AppendLine($"  {s.Stage,-15} p50 {s.P50,7:0.0} ms   p95 {s.P95,7:0.0} ms   max {s.Max,7:0.0} ms");
+        if (Memory.Count > 1) sb.AppendLine($"memory: {Memory[0].Bytes / 1048576.0:0} MB at frame {Memory[0].Frame}, {Memory[^1].Bytes / 1048576.0:0} MB at frame {Memory[^1].Frame}");
+        return sb.ToString().TrimEnd();
+    }
+
+    /// <summary>A ScottPlot chart of per-frame latency by stage (for notebooks; save with <c>SavePng</c>).</summary>
+    public ScottPlot.Plot LatencyChart()
+    {
+        var plot = new ScottPlot.Plot();
+        double[] x = Timings.Select(t => (double)t.Index).ToArray();
+        void Add(string label, Func<FrameTiming, double> pick)
+        {
+            var line = plot.Add.ScatterLine(x, Timings.Select(pick).ToArray());
+            line.LegendText = label;
+        }
+        Add("end to end", t => t.Latency);
+        Add("detect", t => t.Detect);
+        Add("decode", t => t.Decode);
+        Add("write", t => t.Write);
+        plot.Title($"Per-frame latency ({Fps:0.0} fps end to end)");
+        plot.XLabel("frame");
+        plot.YLabel("ms");
+        plot.ShowLegend();
+        return plot;
+    }
+}

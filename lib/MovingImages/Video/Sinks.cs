@@ -1,0 +1,212 @@
+using System.Text;
+using System.Text.Json;
+using MovingImages.IO;
+using MovingImages.Media;
+using OpenCvSharp;
+
+namespace MovingImages.Video;
+
+/// <summary>Where processed frames go: a video file, JSON lines, a window, a notebook view.</summary>
+public interface IFrameSink : IDisposable
+{
+    /// <summary>Called once before the first frame with the source's size and frame rate.</summary>
+    void Open(VideoInfo info);
+    /// <summary>Called for every frame, in order, on one thread.</summary>
+    void Write(ProcessedFrame frame);
+    /// <summary>Called once at the end, also after cancellation: finish the output so what was written is usable.</summary>
+    void Complete(RunCompletion completion);
+}
+
+/// <summary>
+/// Writes annotated frames to a video file of the source's size and frame rate (MPEG-4 Part 2, "mp4v", in .mp4/.mov/.mkv;
+/// Motion-JPEG in .avi). When <see cref="AudioSource"/> has an audio track and ffmpeg is on the PATH, the audio is
+/// copied in at the end (cut to the written length when the run stopped early). The file appears only when complete:
+/// frames go to a temporary file that is renamed at the end.
+/// </summary>
+public sealed class VideoFileSink(string path, string? audioSource = null) : IFrameSink
+{
+    VideoWriter? _writer;
+    string? _tmp;
+
+    /// <summary>The output path.</summary>
+    public string Path { get; } = System.IO.Path.GetFullPath(path);
+    /// <summary>The file whose audio is copied in (the input video), or null.</summary>
+    public string? AudioSource { get; } = audioSource;
+    /// <summary>What happened to the audio: "copied", "none in the input", "ffmpeg not found: …".</summary>
+    public string AudioStatus { get; private set; } = "not requested";
+
+    /// <inheritdoc/>
+    public void Open(VideoInfo info)
+    {
+        string ext = System.IO.Path.GetExtension(Path).ToLowerInvariant();
+        FourCC fourcc = ext switch
+        {
+            ".mp4" or ".m4v" or ".mov" or ".mkv" => FourCC.MP4V,
+            ".avi" => FourCC.MJPG,
+            _ => throw new ArgumentException($"{Path}: unsupported video extension '{ext}'; use .mp4 or .avi"),
+        };
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
+        _tmp = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(Path)!, $".{System.IO.Path.GetFileNameWithoutExtension(Path)}.{Environment.ProcessId}.partial{ext}");
+        _writer = new VideoWriter(_tmp, fourcc, info.Fps, new Size(info.Width, info.Height));
+        if (!_writer.IsOpened())
+        {
+            _writer.Dispose();
+            _writer = null;
+            throw new IOException($"{Path}: OpenCV cannot write this video (codec {fourcc} in {ext} unavailable?)");
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Write(ProcessedFrame frame) => _writer!.Write(frame.Annotated);
+
+    /// <inheritdoc/>
+    public void Complete(RunCompletion completion)
+    {
+        if (_writer == null || _tmp == null) return;
+        _writer.Release();
+        _writer.Dispose();
+        _writer = null;
+        try
+        {
+            if (completion.FramesWritten == 0) return; // nothing to keep
+            if (AudioSource != null && !Ffmpeg.IsAvailable) AudioStatus = "not copied: ffmpeg/ffprobe not found on the PATH";
+            else if (AudioSource != null && !Ffmpeg.HasAudio(AudioSource)) AudioStatus = "none in the input";
+            else if (AudioSource != null)
+            {
+                AtomicFile.Write(Path, muxed => Ffmpeg.MuxAudio(_tmp, AudioSource, muxed, completion.Complete ? null : completion.Duration));
+                AudioStatus = "copied";
+                return;
+            }
+            File.Move(_tmp, Path, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(_tmp)) File.Delete(_tmp);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        _writer?.Dispose();
+        if (_tmp != null && File.Exists(_tmp)) File.Delete(_tmp);
+    }
+}
+
+/// <summary>
+/// One JSON object per shown object per frame: <c>{"frame","time","track","label","score","x","y","w","h"}</c>
+/// (time in seconds; track null when not tracking; x, y the top-left corner in pixels).
+/// </summary>
+public sealed class JsonLinesSink : IFrameSink
+{
+    readonly TextWriter _writer;
+    readonly string? _path;
+    readonly string? _tmp;
+
+    /// <summary>Writes to a file (created when the run ends; never half-written).</summary>
+    public JsonLinesSink(string path)
+    {
+        _path = System.IO.Path.GetFullPath(path);
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(_path)!);
+        _tmp = _path + $".{Environment.ProcessId}.partial";
+        _writer = new StreamWriter(_tmp, false, new UTF8Encoding(false));
+    }
+
+    /// <summary>Writes to a text writer (standard output, a string).</summary>
+    public JsonLinesSink(TextWriter writer) => _writer = writer;
+
+    /// <inheritdoc/>
+    public void Open(VideoInfo info) { }
+
+    /// <inheritdoc/>
+    public void Write(ProcessedFrame frame)
+    {
+        foreach (var o in frame.Objects) _writer.WriteLine(Line(frame.Frame, o));
+    }
+
+    /// <summary>The JSON line for one object in one frame.</summary>
+    public static string Line(Frame frame, FrameObject o)
+    {
+        var d = o.Detection;
+        using var stream = new MemoryStream();
+        using (var w = new Utf8JsonWriter(stream))
+        {
+            w.WriteStartObject();
+            w.WriteNumber("frame", frame.Index);
+            w.WriteNumber("time", Math.Round(frame.Time.TotalSeconds, 3));
+            if (o.TrackId is { } id) w.WriteNumber("track", id); else w.WriteNull("track");
+            w.WriteString("label", d.Label);
+            w.WriteNumber("score", Math.Round(d.Score, 4));
+            w.WriteNumber("x", Math.Round(d.Box.X, 1));
+            w.WriteNumber("y", Math.Round(d.Box.Y, 1));
+            w.WriteNumber("w", Math.Round(d.Box.Width, 1));
+            w.WriteNumber("h", Math.Round(d.Box.Height, 1));
+            w.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(stream.ToArray());
+    }
+
+    /// <inheritdoc/>
+    public void Complete(RunCompletion completion)
+    {
+        _writer.Flush();
+        if (_path == null || _tmp == null) return;
+        _writer.Dispose();
+        File.Move(_tmp, _path, overwrite: true);
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        if (_path == null) return;
+        _writer.Dispose();
+        if (_tmp != null && File.Exists(_tmp)) File.Delete(_tmp);
+    }
+}
+
+/// <summary>Shows frames in an OpenCV window, as the book does; pressing <c>q</c> (or Esc) stops the run.</summary>
+public sealed class WindowSink : IFrameSink
+{
+    readonly string _title;
+    readonly Action _requestStop;
+
+    /// <summary>Creates the window sink; <paramref name="requestStop"/> is called when the user presses q.</summary>
+    /// <exception cref="InvalidOperationException">No display is available.</exception>
+    public WindowSink(string title, Action requestStop)
+    {
+        if (OperatingSystem.IsLinux() && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("DISPLAY")) && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("WAYLAND_DISPLAY")))
+            throw new InvalidOperationException("--show needs a display (DISPLAY is not set); write a video with --out instead");
+        _title = title;
+        _requestStop = requestStop;
+    }
+
+    /// <inheritdoc/>
+    public void Open(VideoInfo info) => Cv2.NamedWindow(_title, WindowFlags.AutoSize);
+
+    /// <inheritdoc/>
+    public void Write(ProcessedFrame frame)
+    {
+        Cv2.ImShow(_title, frame.Annotated);
+        int key = Cv2.WaitKey(1) & 0xFF;
+        if (key is 'q' or 'Q' or 27) _requestStop();
+    }
+
+    /// <inheritdoc/>
+    public void Complete(RunCompletion completion) => Cv2.DestroyWindow(_title);
+
+    /// <inheritdoc/>
+    public void Dispose() { }
+}
+
+/// <summary>Hands each processed frame to a callback (a notebook's live view, a test's collector).</summary>
+public sealed class CallbackSink(Action<ProcessedFrame> onFrame, Action<RunCompletion>? onComplete = null) : IFrameSink
+{
+    /// <inheritdoc/>
+    public void Open(VideoInfo info) { }
+    /// <inheritdoc/>
+    public void Write(ProcessedFrame frame) => onFrame(frame);
+    /// <inheritdoc/>
+    public void Complete(RunCompletion completion) => onComplete?.Invoke(completion);
+    /// <inheritdoc/>
+    public void Dispose() { }
+}

@@ -1,0 +1,245 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using MovingImages.ObjectDetection;
+using MovingImages.Tracking;
+
+namespace MovingImages.Video;
+
+/// <summary>Finds objects in a batch of frames (one list per frame). <see cref="YoloFrameDetector"/> wraps a <see cref="Yolo"/>.</summary>
+public interface IFrameDetector
+{
+    /// <summary>Detects objects in each frame.</summary>
+    IReadOnlyList<IReadOnlyList<Detection>> Detect(IReadOnlyList<Frame> frames);
+}
+
+/// <summary>A <see cref="Yolo"/> detector for the pipeline.</summary>
+public sealed class YoloFrameDetector(Yolo yolo, YoloOptions? options = null) : IFrameDetector
+{
+    /// <inheritdoc/>
+    public IReadOnlyList<IReadOnlyList<Detection>> Detect(IReadOnlyList<Frame> frames) =>
+        yolo.DetectObjects(frames.Select(f => f.Image).ToArray(), options);
+
+    /// <summary>Class count (for colours).</summary>
+    public int Classes => yolo.Names.Count;
+}
+
+/// <summary>The knobs of a video run.</summary>
+/// <param name="Batch">Frames per detector call.</param>
+/// <param name="Every">Detect every k-th frame; frames in between keep the tracks' predictions (or the last boxes).</param>
+/// <param name="MaxFrames">Stop after this many frames.</param>
+/// <param name="Duration">Stop after this much video time.</param>
+/// <param name="Track">Give objects stable ids with the SORT tracker (costs well under a millisecond per frame).</param>
+/// <param name="Tracker">Tracker settings.</param>
+/// <param name="QueueCapacity">Frames each stage may hold ahead of the next (bounded: back-pressure, flat memory).</param>
+/// <param name="ClassCount">Classes, for annotation colours.</param>
+/// <param name="DropLateFrames">When decoding outpaces detection, drop the oldest waiting frame instead of waiting
+/// (keeps a live camera current); null: only for live sources (cameras, streams), never for files.</param>
+public sealed record PipelineOptions(int Batch = 1, int Every = 1, int? MaxFrames = null, TimeSpan? Duration = null,
+    bool Track = true, TrackerOptions? Tracker = null, int QueueCapacity = 4, int ClassCount = 80, bool? DropLateFrames = null)
+{
+    /// <summary>The defaults.</summary>
+    public static PipelineOptions Default { get; } = new();
+
+    /// <summary>Throws <see cref="ArgumentException"/> for out-of-range values.</summary>
+    public PipelineOptions Validate()
+    {
+        if (Batch < 1) throw new ArgumentException($"batch must be at least 1, got {Batch}");
+        if (Every < 1) throw new ArgumentException($"every must be at least 1, got {Every}");
+        if (MaxFrames is < 1) throw new ArgumentException($"max frames must be at least 1, got {MaxFrames}");
+        if (Duration is { } d && d <= TimeSpan.Zero) throw new ArgumentException($"duration must be positive, got {d}");
+        if (QueueCapacity < 1) throw new ArgumentException($"queue capacity must be at least 1, got {QueueCapacity}");
+        return this;
+    }
+}
+
+/// <summary>Progress of a run.</summary>
+/// <param name="Frames">Frames written so far.</param>
+/// <param name="Total">Frames expected, when known.</param>
+/// <param name="Fps">Throughput so far.</param>
+/// <param name="LastLatencyMs">End-to-end latency of the last frame.</param>
+public readonly record struct PipelineProgress(int Frames, int? Total, double Fps, double LastLatencyMs);
+
+/// <summary>
+/// source → detect → track → annotate → sinks, as three stages on their own threads joined by bounded queues, so
+/// decoding, inference and encoding overlap and nothing buffers without bound. Cancellation stops decoding; the frames
+/// already decoded still go through, and every sink is completed, so partial outputs are playable.
+/// </summary>
+public sealed class VideoPipeline
+{
+    readonly IFrameSource _source;
+    readonly IFrameDetector _detector;
+    readonly IReadOnlyList<IFrameSink> _sinks;
+    readonly PipelineOptions _options;
+    readonly CancellationTokenSource _stop = new();
+
+    /// <summary>Creates a pipeline; nothing runs until <see cref="RunAsync"/>.</summary>
+    public VideoPipeline(IFrameSource source, IFrameDetector detector, IEnumerable<IFrameSink> sinks, PipelineOptions? options = null)
+    {
+        _source = source;
+        _detector = detector;
+        _sinks = sinks.ToArray();
+        _options = (options ?? PipelineOptions.Default).Validate();
+    }
+
+    /// <summary>Asks the run to stop after the frames already decoded (what a window's "q" does).</summary>
+    public void RequestStop() => _stop.Cancel();
+
+    sealed class Item(Frame frame, double decodeMs, long started)
+    {
+        public Frame Frame { get; } = frame;
+        public double DecodeMs { get; } = decodeMs;
+        public long Started { get; } = started;
+        public bool Detect { get; set; }
+        public IReadOnlyList<Detection>? Detections { get; set; }
+        public double DetectMs { get; set; }
+    }
+
+    /// <summary>Runs to the end of the source, a limit, or cancellation; returns the statistics.</summary>
+    public async Task<RunStats> RunAsync(IProgress<PipelineProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        using var failed = new CancellationTokenSource(); // a stage threw: the others stop too
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stop.Token, failed.Token);
+        var info = _source.Info;
+        bool dropLate = _options.DropLateFrames ?? info.FrameCount == null;
+        int framesLate = 0;
+        var decoded = Channel.CreateBounded<Item>(
+            new BoundedChannelOptions(_options.QueueCapacity)
+            {
+                SingleReader = true,
+                SingleWriter = true,
+                FullMode = dropLate ? BoundedChannelFullMode.DropOldest : BoundedChannelFullMode.Wait,
+            },
+            dropped =>
+            {
+                dropped.Frame.Dispose();
+                Interlocked.Increment(ref framesLate);
+            });
+        var detected = Channel.CreateBounded<Item>(new BoundedChannelOptions(_options.QueueCapacity) { SingleReader = true, SingleWriter = true });
+        var clock = Stopwatch.StartNew();
+        int framesIn = 0, framesOut = 0, framesDetected = 0;
+        bool reachedEnd = false;
+        var timings = new List<FrameTiming>();
+        var memory = new List<(int, long)>();
+        TimeSpan lastTime = TimeSpan.Zero;
+
+        foreach (var sink in _sinks) sink.Open(info);
+
+        var decode = Task.Factory.StartNew(async () =>
+        {
+            try
+            {
+                while (!stop.IsCancellationRequested)
+                {
+                    if (_options.MaxFrames is { } max && framesIn >= max) break;
+                    long started = Stopwatch.GetTimestamp();
+                    var frame = _source.Read();
+                    if (frame == null) { reachedEnd = true; break; }
+                    if (_options.Duration is { } d && frame.Time > d) { frame.Dispose(); break; }
+                    framesIn++;
+                    var item = new Item(frame, Stopwatch.GetElapsedTime(started).TotalMilliseconds, started) { Detect = frame.Index % _options.Every == 0 || framesIn == 1 };
+                    try { await decoded.Writer.WriteAsync(item, stop.Token); }
+                    catch (OperationCanceledException) { frame.Dispose(); break; }
+                }
+            }
+            catch (Exception) { failed.Cancel(); throw; }
+            finally { decoded.Writer.Complete(); }
+        }, TaskCreationOptions.LongRunning).Unwrap();
+
+        var infer = Task.Factory.StartNew(async () =>
+        {
+            var buffer = new List<Item>();
+            try
+            {
+                await foreach (var item in decoded.Reader.ReadAllAsync())
+                {
+                    buffer.Add(item);
+                    if (buffer.Count(i => i.Detect) >= _options.Batch) await Flush();
+                }
+                await Flush();
+            }
+            catch (Exception) { failed.Cancel(); throw; }
+            finally
+            {
+                foreach (var i in buffer) i.Frame.Dispose();
+                detected.Writer.Complete();
+            }
+
+            async Task Flush()
+            {
+                var toDetect = buffer.Where(i => i.Detect).ToArray();
+                if (toDetect.Length > 0)
+                {
+                    long t0 = Stopwatch.GetTimestamp();
+                    var results = _detector.Detect(toDetect.Select(i => i.Frame).ToArray());
+                    double each = Stopwatch.GetElapsedTime(t0).TotalMilliseconds / toDetect.Length;
+                    for (int k = 0; k < toDetect.Length; k++)
+                    {
+                        toDetect[k].Detections = results[k];
+                        toDetect[k].DetectMs = each;
+                    }
+                    framesDetected += toDetect.Length;
+                }
+                while (buffer.Count > 0)
+                {
+                    await detected.Writer.WriteAsync(buffer[0], failed.Token);
+                    buffer.RemoveAt(0);
+                }
+            }
+        }, TaskCreationOptions.LongRunning).Unwrap();
+
+        var write = Task.Factory.StartNew(async () =>
+        {
+            var tracker = _options.Track ? new SortTracker(_options.Tracker) : null;
+            IReadOnlyList<FrameObject> held = [];
+            try
+            {
+            await foreach (var item in detected.Reader.ReadAllAsync())
+            {
+                long t0 = Stopwatch.GetTimestamp();
+                IReadOnlyList<FrameObject> objects;
+                if (tracker != null)
+                {
+                    var tracks = item.Detections is { } dets ? tracker.Update(dets) : tracker.Predict();
+                    objects = tracks.Select(t => new FrameObject(t.Detection, t.TrackId, t.Predicted)).ToArray();
+                }
+                else if (item.Detections is { } dets)
+                    objects = held = dets.Select(d => new FrameObject(d)).ToArray();
+                else
+                    objects = held.Select(o => o with { Predicted = true }).ToArray();
+                var annotated = Annotator.Draw(item.Frame.Image,
+                    objects.Select(o => (o.Detection.Box, o.Caption, Annotator.ClassColor(o.TrackId ?? o.Detection.ClassId, o.TrackId != null ? 32 : _options.ClassCount))));
+                using var processed = new ProcessedFrame(item.Frame, objects, item.Detections != null, annotated);
+                double trackMs = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+                long t1 = Stopwatch.GetTimestamp();
+                foreach (var sink in _sinks) sink.Write(processed);
+                double writeMs = Stopwatch.GetElapsedTime(t1).TotalMilliseconds;
+                framesOut++;
+                lastTime = item.Frame.Time;
+                double latency = Stopwatch.GetElapsedTime(item.Started).TotalMilliseconds;
+                timings.Add(new FrameTiming(item.Frame.Index, item.DecodeMs, item.DetectMs, trackMs, writeMs, latency));
+                if (framesOut % 25 == 1) memory.Add((framesOut, Environment.WorkingSet));
+                progress?.Report(new PipelineProgress(framesOut, _options.MaxFrames is { } m ? Math.Min(m, info.FrameCount ?? m) : info.FrameCount,
+                    framesOut / clock.Elapsed.TotalSeconds, latency));
+            }
+            }
+            catch (Exception)
+            {
+                failed.Cancel();
+                while (detected.Reader.TryRead(out var left)) left.Frame.Dispose();
+                throw;
+            }
+        }, TaskCreationOptions.LongRunning).Unwrap();
+
+        try
+        {
+            await Task.WhenAll(decode, infer, write);
+        }
+        finally
+        {
+            var completion = new RunCompletion(framesOut, framesOut == 0 ? TimeSpan.Zero : lastTime + TimeSpan.FromSeconds(1 / info.Fps), reachedEnd);
+            foreach (var sink in _sinks) sink.Complete(completion);
+        }
+        memory.Add((framesOut, Environment.WorkingSet));
+        return new RunStats(info, framesIn - framesLate, framesOut, _source.Skipped, framesLate, framesDetected, clock.Elapsed, reachedEnd, timings, memory);
+    }
+}
