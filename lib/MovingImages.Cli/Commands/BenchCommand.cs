@@ -17,6 +17,73 @@ internal static class BenchCommand
     {
         var command = new Command("bench", "Measure speed side by side with a peer implementation.");
         command.Subcommands.Add(Locate(io));
+        command.Subcommands.Add(VideoBench(io));
+        return command;
+    }
+
+    static Command VideoBench(CliIO io)
+    {
+        var cfg = SharedOptions.Cfg();
+        var weights = SharedOptions.Weights();
+        var size = SharedOptions.Size();
+        var threads = new Option<int>("--threads") { Description = "inference threads", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var input = new Option<string>("--input") { Description = "video file", DefaultValueFactory = _ => "data/video/vtest.avi" };
+        var frames = new Option<int>("--frames") { Description = "frames to process", DefaultValueFactory = _ => 150 };
+        var batch = new Option<int>("--batch") { Description = "frames per inference batch", DefaultValueFactory = _ => 1 };
+        var command = new Command("video", "End-to-end fps of the video pipeline (decode, detect, track, annotate, encode) next to pure-inference fps on the same frames.")
+        {
+            cfg, weights, size, threads, input, frames, batch,
+        };
+        command.SetAction(async (parse, ct) =>
+        {
+            string cfgPath = parse.GetValue(cfg)!, weightsPath = parse.GetValue(weights)!, videoPath = parse.GetValue(input)!;
+            SharedOptions.RequireFile(cfgPath, "Darknet config");
+            if (!File.Exists(videoPath)) throw new FileNotFoundException($"Video not found: {videoPath}. Run `movingimages fetch samples` or pass --input.", videoPath);
+            int n = Math.Max(1, parse.GetValue(frames)), b = Math.Max(1, parse.GetValue(batch));
+            var options = new YoloOptions(parse.GetValue(size)).Validate();
+            TorchRuntime.SetThreads(parse.GetValue(threads));
+            var config = DarknetConfig.Load(cfgPath);
+            string weightsNote = weightsPath;
+            string? tempWeights = null;
+            var decoded = new List<Video.Frame>();
+            using (var source = Video.FrameSources.Open(videoPath))
+                while (decoded.Count < n && source.Read() is { } f) decoded.Add(f);
+            try
+            {
+                if (!File.Exists(weightsPath))
+                {
+                    tempWeights = Path.Combine(Path.GetTempPath(), $"movingimages-bench-{Environment.ProcessId}.weights");
+                    DarknetWeightsFile.Write(tempWeights, WeightsCommand.Generate(config, [decoded[0].Image], options.InputSize, new SyntheticWeightsOptions()), config);
+                    weightsNote = $"synthetic ({weightsPath} not found)";
+                    weightsPath = tempWeights;
+                }
+                using var yolo = Yolo.Load(cfgPath, weightsPath, device: torch.CPU);
+                var detector = new Video.YoloFrameDetector(yolo, options);
+                detector.Detect(decoded.Take(b).ToArray()); // warm-up
+                var sw = Stopwatch.StartNew();
+                for (int i = 0; i < decoded.Count; i += b) detector.Detect(decoded.Skip(i).Take(b).ToArray());
+                double inferFps = decoded.Count / sw.Elapsed.TotalSeconds;
+
+                string outPath = Path.Combine(Path.GetTempPath(), $"movingimages-bench-{Environment.ProcessId}.mp4");
+                Video.RunStats stats;
+                using (var source = Video.FrameSources.Open(videoPath))
+                using (var sink = new Video.VideoFileSink(outPath))
+                {
+                    var pipeline = new Video.VideoPipeline(source, detector, [sink], new Video.PipelineOptions(Batch: b, MaxFrames: decoded.Count, ClassCount: yolo.Names.Count));
+                    stats = await pipeline.RunAsync(cancellationToken: ct);
+                }
+                File.Delete(outPath);
+                io.Err.WriteLine($"{Path.GetFileName(cfgPath)} at {options.InputSize}, batch {b}, {TorchRuntime.Threads} threads, weights: {weightsNote}, {decoded.Count} frames of {videoPath}");
+                io.Err.WriteLine(stats.ToString());
+                io.Out.WriteLine($"video: pipeline {stats.Fps:0.0} fps end to end (decode + detect + track + annotate + encode), pure inference {inferFps:0.0} fps, pipeline/inference {stats.Fps / inferFps:P0}");
+            }
+            finally
+            {
+                foreach (var f in decoded) f.Dispose();
+                if (tempWeights != null) File.Delete(tempWeights);
+            }
+            return 0;
+        });
         return command;
     }
 

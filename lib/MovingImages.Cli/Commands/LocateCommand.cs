@@ -3,19 +3,18 @@ using MovingImages.Imaging;
 using MovingImages.IO;
 using MovingImages.ObjectDetection;
 using MovingImages.Runtime;
+using MovingImages.Video;
 using Spectre.Console;
 using TorchSharp;
 
 namespace MovingImages.Cli.Commands;
 
-/// <summary><c>movingimages locate &lt;image&gt;</c>: detect objects, write the annotated image, print or JSON-print the detections.</summary>
+/// <summary><c>movingimages locate &lt;input&gt;</c>: detect objects in an image or a stream of frames; write annotated output, print or JSON-print the detections.</summary>
 internal static class LocateCommand
 {
-    static readonly HashSet<string> ImageExtensions = new(StringComparer.OrdinalIgnoreCase) { ".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp" };
-
     public static Command Create(CliIO io)
     {
-        var input = new Argument<string>("input") { Description = "an image file" };
+        var input = new Argument<string>("input") { Description = "an image, a video file, camera:N, a folder or glob of images, or a stream URL" };
         var cfg = SharedOptions.Cfg();
         var weights = SharedOptions.Weights();
         var names = SharedOptions.Names();
@@ -24,46 +23,131 @@ internal static class LocateCommand
         var nms = SharedOptions.Nms();
         var threads = SharedOptions.Threads();
         var device = SharedOptions.Device();
-        var outPath = new Option<string?>("--out") { Description = "annotated image to write (default: out/<name>.annotated.jpg)" };
-        var json = new Option<bool>("--json") { Description = "print one JSON object per detection per line on stdout" };
-        var dump = new Option<string?>("--dump") { Description = "also write input.npy and head<N>.npy (raw, before any logistic) into this folder" };
-        var command = new Command("locate", "Detect objects in an image with YOLOv3 and draw labelled boxes.")
+        var outPath = new Option<string?>("--out") { Description = "annotated image or video to write (default: out/<name>.annotated.jpg|.mp4)" };
+        var json = new Option<string?>("--json") { Description = "JSON lines: on stdout, or into FILE for videos", Arity = ArgumentArity.ZeroOrOne };
+        var dump = new Option<string?>("--dump") { Description = "images: also write input.npy and head<N>.npy (raw, before any logistic) into this folder" };
+        var show = new Option<bool>("--show") { Description = "video: show frames in a window (q quits)" };
+        var track = new Option<bool>("--track") { Description = "video: stable ids with the SORT tracker (the default)" };
+        var noTrack = new Option<bool>("--no-track") { Description = "video: no tracking, raw per-frame detections" };
+        var every = new Option<int>("--every") { Description = "video: detect every K-th frame, track in between", DefaultValueFactory = _ => PipelineOptions.Default.Every };
+        var batch = new Option<int>("--batch") { Description = "video: frames per inference batch", DefaultValueFactory = _ => PipelineOptions.Default.Batch };
+        var maxFrames = new Option<int?>("--max-frames") { Description = "video: stop after N frames" };
+        var duration = new Option<double?>("--duration") { Description = "video: stop after this many seconds of video" };
+        var statsFile = new Option<string?>("--stats") { Description = "video: write the run statistics as JSON to this file" };
+        var folderFps = new Option<double>("--fps") { Description = "frame rate for a folder of images", DefaultValueFactory = _ => 25 };
+        var command = new Command("locate", "Detect objects with YOLOv3 in an image, a video, a camera or a stream, and draw labelled boxes.")
         {
-            input, cfg, weights, names, size, conf, nms, threads, device, outPath, json, dump,
+            input, cfg, weights, names, size, conf, nms, threads, device, outPath, json, dump, show, track, noTrack, every, batch, maxFrames, duration, folderFps, statsFile,
         };
-        command.SetAction(parse =>
+        command.SetAction(async (parse, ct) =>
         {
             string path = parse.GetValue(input)!;
-            if (!File.Exists(path) && !Directory.Exists(path)) throw new FileNotFoundException($"Input not found: {path}", path);
-            if (!ImageExtensions.Contains(Path.GetExtension(path)))
-                throw new ArgumentException($"{path}: not an image file ({string.Join(", ", ImageExtensions)}); video and camera input are not supported yet");
             string cfgPath = parse.GetValue(cfg)!, weightsPath = parse.GetValue(weights)!;
             SharedOptions.RequireFile(cfgPath, "Darknet config");
             SharedOptions.RequireFile(weightsPath, "Darknet weights");
             var options = new YoloOptions(parse.GetValue(size), parse.GetValue(conf), parse.GetValue(nms)).Validate();
+            bool jsonWanted = parse.GetResult(json) != null;
+            string? jsonFile = parse.GetValue(json) is { Length: > 0 } j && j != "-" ? j : null;
+            if (FrameSources.IsImageFile(path) && !File.Exists(path)) throw new FileNotFoundException($"Image not found: {path}", path);
             TorchRuntime.SetThreads(parse.GetValue(threads));
             using var yolo = Yolo.Load(cfgPath, weightsPath, parse.GetValue(names), TorchRuntime.ParseDevice(parse.GetValue(device)));
-            using var result = yolo.Detect(path, options);
+            yolo.Options = options;
 
-            string target = parse.GetValue(outPath) ?? Path.Combine("out", Path.GetFileNameWithoutExtension(path) + ".annotated.jpg");
-            result.Save(target);
-            if (parse.GetValue(dump) is { } dumpDir) Dump(yolo, result, options, dumpDir, io);
-
-            if (parse.GetValue(json))
+            if (FrameSources.IsImageFile(path))
             {
-                foreach (var d in result.Detections) io.Out.WriteLine(DetectionJson.Line(d));
+                LocateImage(io, yolo, path, parse.GetValue(outPath), jsonWanted, parse.GetValue(dump));
+                return 0;
+            }
+            var pipelineOptions = new PipelineOptions(parse.GetValue(batch), parse.GetValue(every), parse.GetValue(maxFrames),
+                parse.GetValue(duration) is { } secs ? TimeSpan.FromSeconds(secs) : null, Track: !parse.GetValue(noTrack), ClassCount: yolo.Names.Count).Validate();
+            string target = parse.GetValue(outPath) ?? Path.Combine("out", SafeName(path) + ".annotated.mp4");
+            var stats = await LocateVideoAsync(io, yolo, path, target, pipelineOptions, jsonWanted, jsonFile, parse.GetValue(show), parse.GetValue(folderFps), ct);
+            if (parse.GetValue(statsFile) is { } statsPath) AtomicFile.Write(statsPath, tmp => File.WriteAllText(tmp, stats.ToJson()));
+            return stats.FramesOut > 0 ? 0 : 1;
+        });
+        return command;
+    }
+
+    static string SafeName(string spec)
+    {
+        var name = Path.GetFileNameWithoutExtension(spec.TrimEnd('/', '\\'));
+        name = new string(name.Select(c => char.IsLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_').ToArray()).Trim('_');
+        return name.Length > 0 ? name : "video";
+    }
+
+    static void LocateImage(CliIO io, Yolo yolo, string path, string? outPath, bool json, string? dump)
+    {
+        using var result = yolo.Detect(path);
+        string target = outPath ?? Path.Combine("out", Path.GetFileNameWithoutExtension(path) + ".annotated.jpg");
+        result.Save(target);
+        if (dump is { } dumpDir) Dump(yolo, result, yolo.Options, dumpDir, io);
+        if (json)
+        {
+            foreach (var d in result.Detections) io.Out.WriteLine(DetectionJson.Line(d));
+        }
+        else
+        {
+            var table = new Table().AddColumns("label", "score", "x", "y", "w", "h");
+            foreach (var d in result.Detections)
+                table.AddRow(Markup.Escape(d.Label), $"{d.Score:0.00}", $"{d.Box.X:0}", $"{d.Box.Y:0}", $"{d.Box.Width:0}", $"{d.Box.Height:0}");
+            io.Console.Write(table);
+        }
+        io.Err.WriteLine($"{result.Detections.Count} objects in {result.Elapsed.TotalMilliseconds:0} ms ({yolo.Options.InputSize}×{yolo.Options.InputSize}, {yolo.Device.type}, {TorchRuntime.Threads} threads); wrote {target}");
+    }
+
+    /// <summary>Runs the video pipeline with a progress bar; prints the statistics; returns them.</summary>
+    internal static async Task<RunStats> LocateVideoAsync(CliIO io, Yolo yolo, string spec, string target, PipelineOptions options,
+        bool json, string? jsonFile, bool show, double folderFps, CancellationToken ct)
+    {
+        using var source = FrameSources.Open(spec, folderFps);
+        io.Err.WriteLine(source.Info.ToString());
+        bool isFile = File.Exists(spec);
+        var sinks = new List<IFrameSink>();
+        VideoPipeline? pipeline = null;
+        try
+        {
+            var video = new VideoFileSink(target, isFile ? spec : null);
+            sinks.Add(video);
+            if (json) sinks.Add(jsonFile != null ? new JsonLinesSink(jsonFile) : new JsonLinesSink(io.Out));
+            if (show) sinks.Add(new WindowSink("MovingImages — q to quit", () => pipeline?.RequestStop()));
+            pipeline = new VideoPipeline(source, new YoloFrameDetector(yolo), sinks, options);
+            RunStats stats;
+            int? total = options.MaxFrames is { } m ? Math.Min(m, source.Info.FrameCount ?? m) : source.Info.FrameCount;
+            if (total is { } n)
+            {
+                stats = null!;
+                await io.Console.Progress()
+                    .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+                    .StartAsync(async ctx =>
+                    {
+                        var task = ctx.AddTask("frames", maxValue: n);
+                        var progress = new Progress<PipelineProgress>(p =>
+                        {
+                            task.Value = p.Frames;
+                            task.Description = $"frames {p.Frames}/{n} · {p.Fps:0.0} fps";
+                        });
+                        stats = await pipeline.RunAsync(progress, ct);
+                        task.Value = n;
+                    });
             }
             else
             {
-                var table = new Table().AddColumns("label", "score", "x", "y", "w", "h");
-                foreach (var d in result.Detections)
-                    table.AddRow(Markup.Escape(d.Label), $"{d.Score:0.00}", $"{d.Box.X:0}", $"{d.Box.Y:0}", $"{d.Box.Width:0}", $"{d.Box.Height:0}");
-                io.Console.Write(table);
+                var progress = new Progress<PipelineProgress>(p =>
+                {
+                    if (p.Frames % 25 == 0) io.Err.WriteLine($"frames {p.Frames} · {p.Fps:0.0} fps · latency {p.LastLatencyMs:0} ms");
+                });
+                stats = await pipeline.RunAsync(progress, ct);
             }
-            io.Err.WriteLine($"{result.Detections.Count} objects in {result.Elapsed.TotalMilliseconds:0} ms ({options.InputSize}×{options.InputSize}, {yolo.Device.type}, {TorchRuntime.Threads} threads); wrote {target}");
-            return 0;
-        });
-        return command;
+            io.Err.WriteLine(stats.ToString());
+            if (!stats.Complete && ct.IsCancellationRequested)
+                io.Err.WriteLine($"cancelled after {stats.FramesOut} frames; {target} holds them and is playable.");
+            io.Err.WriteLine($"wrote {target} ({stats.FramesOut} frames; audio: {video.AudioStatus})" + (jsonFile != null ? $" and {jsonFile}" : ""));
+            return stats;
+        }
+        finally
+        {
+            foreach (var s in sinks) s.Dispose();
+        }
     }
 
     static void Dump(Yolo yolo, DetectionResult result, YoloOptions options, string dir, CliIO io)

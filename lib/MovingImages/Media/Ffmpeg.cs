@@ -86,3 +86,77 @@ public static class Ffmpeg
         }
     }
 }
+
+/// <summary>
+/// Encodes BGR frames to H.264 (libx264, "veryfast", yuv420p: plays in browsers and notebooks) by piping raw frames into
+/// an <c>ffmpeg</c> process. Frames of odd width or height cannot be yuv420p; use OpenCV's writer for those.
+/// </summary>
+public sealed class FfmpegPipeWriter : IDisposable
+{
+    readonly System.Diagnostics.Process _process;
+    readonly Stream _stdin;
+    readonly Task<string> _stderr;
+    readonly int _frameBytes;
+    bool _closed;
+
+    /// <summary>Starts ffmpeg writing <paramref name="path"/> (the container follows the extension).</summary>
+    public FfmpegPipeWriter(string path, int width, int height, double fps, string preset = "veryfast", int crf = 23)
+    {
+        if (width % 2 != 0 || height % 2 != 0) throw new ArgumentException($"H.264 (yuv420p) needs even sizes, got {width}×{height}");
+        _frameBytes = width * height * 3;
+        var psi = new System.Diagnostics.ProcessStartInfo("ffmpeg")
+        {
+            RedirectStandardInput = true, RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false,
+        };
+        foreach (var a in new[] { "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", $"{width}x{height}",
+                     "-r", fps.ToString("0.######", CultureInfo.InvariantCulture), "-i", "-", "-an",
+                     "-c:v", "libx264", "-preset", preset, "-crf", crf.ToString(CultureInfo.InvariantCulture), "-pix_fmt", "yuv420p",
+                     "-threads", "1", "-movflags", "+faststart", "-f", Path.GetExtension(path).ToLowerInvariant() == ".mkv" ? "matroska" : "mp4", path })
+            psi.ArgumentList.Add(a);
+        _process = System.Diagnostics.Process.Start(psi) ?? throw new IOException("ffmpeg could not be started");
+        _stdin = _process.StandardInput.BaseStream;
+        _stderr = _process.StandardError.ReadToEndAsync();
+        _ = _process.StandardOutput.ReadToEndAsync();
+    }
+
+    /// <summary>Writes one continuous 8-bit BGR frame of the writer's size.</summary>
+    public unsafe void Write(OpenCvSharp.Mat frame)
+    {
+        if (!frame.IsContinuous() || (long)frame.Total() * frame.ElemSize() != _frameBytes)
+            throw new ArgumentException($"expected a continuous {_frameBytes}-byte BGR frame");
+        try
+        {
+            _stdin.Write(new ReadOnlySpan<byte>((void*)frame.Data, _frameBytes));
+        }
+        catch (IOException e)
+        {
+            throw new IOException($"ffmpeg stopped accepting frames: {Finish()}", e);
+        }
+    }
+
+    /// <summary>Closes the input and waits for ffmpeg to finish the file; throws if it failed.</summary>
+    public void Close()
+    {
+        if (_closed) return;
+        string error = Finish();
+        if (_process.ExitCode != 0) throw new IOException($"ffmpeg failed to write the video: {error.Trim()}");
+    }
+
+    string Finish()
+    {
+        if (!_closed)
+        {
+            _closed = true;
+            try { _stdin.Dispose(); } catch (IOException) { }
+            _process.WaitForExit();
+        }
+        return _stderr.Result;
+    }
+
+    /// <summary>Closes ffmpeg (without checking the result).</summary>
+    public void Dispose()
+    {
+        if (!_closed) Finish();
+        _process.Dispose();
+    }
+}

@@ -9,6 +9,12 @@ namespace MovingImages.Video;
 /// <param name="Max">Maximum.</param>
 public sealed record StageLatency(string Stage, double P50, double P95, double Max);
 
+/// <summary>Memory after <paramref name="Frame"/> frames.</summary>
+/// <param name="Frame">Frames written so far.</param>
+/// <param name="Bytes">Process resident set (working set) in bytes.</param>
+/// <param name="Managed">Bytes in the .NET heap.</param>
+public readonly record struct MemorySample(int Frame, long Bytes, long Managed);
+
 /// <summary>Timings of one frame through the pipeline (milliseconds).</summary>
 /// <param name="Index">Frame index.</param>
 /// <param name="Decode">Decoding.</param>
@@ -22,7 +28,7 @@ public readonly record struct FrameTiming(int Index, double Decode, double Detec
 public sealed class RunStats
 {
     internal RunStats(VideoInfo source, int framesIn, int framesOut, int skipped, int late, int detected, TimeSpan wall, bool complete,
-        IReadOnlyList<FrameTiming> timings, IReadOnlyList<(int Frame, long Bytes)> memory)
+        IReadOnlyList<FrameTiming> timings, IReadOnlyList<MemorySample> memory)
     {
         Source = source;
         FramesIn = framesIn;
@@ -56,8 +62,8 @@ public sealed class RunStats
     public bool Complete { get; }
     /// <summary>Per-frame timings.</summary>
     public IReadOnlyList<FrameTiming> Timings { get; }
-    /// <summary>Process working set sampled every few frames: (frame, bytes).</summary>
-    public IReadOnlyList<(int Frame, long Bytes)> Memory { get; }
+    /// <summary>Process memory sampled every few frames.</summary>
+    public IReadOnlyList<MemorySample> Memory { get; }
 
     /// <summary>End-to-end throughput.</summary>
     public double Fps => Wall.TotalSeconds > 0 ? FramesOut / Wall.TotalSeconds : 0;
@@ -99,6 +105,26 @@ public sealed class RunStats
         if (Memory.Count > 1) sb.AppendLine($"memory: {Memory[0].Bytes / 1048576.0:0} MB at frame {Memory[0].Frame}, {Memory[^1].Bytes / 1048576.0:0} MB at frame {Memory[^1].Frame}");
         return sb.ToString().TrimEnd();
     }
+
+    /// <summary>The statistics as JSON (counts, per-stage latency, fps, memory samples).</summary>
+    public string ToJson() => System.Text.Json.JsonSerializer.Serialize(new
+    {
+        source = Source.Description,
+        width = Source.Width,
+        height = Source.Height,
+        fps_source = Source.Fps,
+        frames_in = FramesIn,
+        frames_out = FramesOut,
+        frames_dropped = FramesDropped,
+        frames_late = FramesLate,
+        frames_undecodable = FramesSkipped,
+        frames_detected = FramesDetected,
+        complete = Complete,
+        seconds = Math.Round(Wall.TotalSeconds, 3),
+        fps = Math.Round(Fps, 2),
+        stages = Stages.Select(st => new { stage = st.Stage, p50_ms = Math.Round(st.P50, 2), p95_ms = Math.Round(st.P95, 2), max_ms = Math.Round(st.Max, 2) }),
+        memory = Memory.Select(m => new { frame = m.Frame, rss_bytes = m.Bytes, managed_bytes = m.Managed }),
+    }, new System.Text.Json.JsonSerializerOptions { WriteIndented = true });
 
     /// <summary>A ScottPlot chart of per-frame latency by stage (for notebooks; save with <c>SavePng</c>).</summary>
     public ScottPlot.Plot LatencyChart()

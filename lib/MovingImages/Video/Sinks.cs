@@ -18,14 +18,16 @@ public interface IFrameSink : IDisposable
 }
 
 /// <summary>
-/// Writes annotated frames to a video file of the source's size and frame rate (MPEG-4 Part 2, "mp4v", in .mp4/.mov/.mkv;
-/// Motion-JPEG in .avi). When <see cref="AudioSource"/> has an audio track and ffmpeg is on the PATH, the audio is
-/// copied in at the end (cut to the written length when the run stopped early). The file appears only when complete:
-/// frames go to a temporary file that is renamed at the end.
+/// Writes annotated frames to a video file of the source's size and frame rate. In .mp4/.mkv, with ffmpeg on the PATH
+/// and an even frame size, the video is H.264 (plays in browsers and notebooks); otherwise OpenCV writes MPEG-4 Part 2
+/// ("mp4v") in .mp4/.mov/.mkv and Motion-JPEG in .avi. When <see cref="AudioSource"/> has an audio track and ffmpeg is
+/// on the PATH, the audio is copied in at the end (cut to the written length when the run stopped early). The file
+/// appears only when complete: frames go to a temporary file that is renamed at the end.
 /// </summary>
 public sealed class VideoFileSink(string path, string? audioSource = null) : IFrameSink
 {
     VideoWriter? _writer;
+    FfmpegPipeWriter? _ffmpeg;
     string? _tmp;
 
     /// <summary>The output path.</summary>
@@ -34,6 +36,10 @@ public sealed class VideoFileSink(string path, string? audioSource = null) : IFr
     public string? AudioSource { get; } = audioSource;
     /// <summary>What happened to the audio: "copied", "none in the input", "ffmpeg not found: …".</summary>
     public string AudioStatus { get; private set; } = "not requested";
+    /// <summary>Which encoder writes the video ("H.264 (ffmpeg libx264)", "MPEG-4 Part 2 (OpenCV)", …).</summary>
+    public string Encoder { get; private set; } = "";
+    /// <summary>Use ffmpeg's H.264 encoder when possible (default true).</summary>
+    public bool PreferH264 { get; init; } = true;
 
     /// <inheritdoc/>
     public void Open(VideoInfo info)
@@ -47,6 +53,13 @@ public sealed class VideoFileSink(string path, string? audioSource = null) : IFr
         };
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
         _tmp = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(Path)!, $".{System.IO.Path.GetFileNameWithoutExtension(Path)}.{Environment.ProcessId}.partial{ext}");
+        if (PreferH264 && ext is ".mp4" or ".mkv" && info.Width % 2 == 0 && info.Height % 2 == 0 && Ffmpeg.IsAvailable)
+        {
+            _ffmpeg = new FfmpegPipeWriter(_tmp, info.Width, info.Height, info.Fps);
+            Encoder = "H.264 (ffmpeg libx264)";
+            return;
+        }
+        Encoder = fourcc == FourCC.MJPG ? "Motion-JPEG (OpenCV)" : "MPEG-4 Part 2 (OpenCV)";
         _writer = new VideoWriter(_tmp, fourcc, info.Fps, new Size(info.Width, info.Height));
         if (!_writer.IsOpened())
         {
@@ -57,15 +70,25 @@ public sealed class VideoFileSink(string path, string? audioSource = null) : IFr
     }
 
     /// <inheritdoc/>
-    public void Write(ProcessedFrame frame) => _writer!.Write(frame.Annotated);
+    public void Write(ProcessedFrame frame)
+    {
+        if (_ffmpeg != null) _ffmpeg.Write(frame.Annotated);
+        else _writer!.Write(frame.Annotated);
+    }
 
     /// <inheritdoc/>
     public void Complete(RunCompletion completion)
     {
-        if (_writer == null || _tmp == null) return;
-        _writer.Release();
-        _writer.Dispose();
+        if ((_writer == null && _ffmpeg == null) || _tmp == null) return;
+        _writer?.Release();
+        _writer?.Dispose();
         _writer = null;
+        if (_ffmpeg != null)
+        {
+            using var ffmpeg = _ffmpeg;
+            _ffmpeg = null;
+            ffmpeg.Close();
+        }
         try
         {
             if (completion.FramesWritten == 0) return; // nothing to keep
@@ -89,6 +112,7 @@ public sealed class VideoFileSink(string path, string? audioSource = null) : IFr
     public void Dispose()
     {
         _writer?.Dispose();
+        _ffmpeg?.Dispose();
         if (_tmp != null && File.Exists(_tmp)) File.Delete(_tmp);
     }
 }

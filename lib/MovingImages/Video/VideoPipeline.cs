@@ -119,7 +119,7 @@ public sealed class VideoPipeline
         int framesIn = 0, framesOut = 0, framesDetected = 0;
         bool reachedEnd = false;
         var timings = new List<FrameTiming>();
-        var memory = new List<(int, long)>();
+        var memory = new List<MemorySample>();
         TimeSpan lastTime = TimeSpan.Zero;
 
         foreach (var sink in _sinks) sink.Open(info);
@@ -217,7 +217,7 @@ public sealed class VideoPipeline
                 lastTime = item.Frame.Time;
                 double latency = Stopwatch.GetElapsedTime(item.Started).TotalMilliseconds;
                 timings.Add(new FrameTiming(item.Frame.Index, item.DecodeMs, item.DetectMs, trackMs, writeMs, latency));
-                if (framesOut % 25 == 1) memory.Add((framesOut, Environment.WorkingSet));
+                if (framesOut % 25 == 1) memory.Add(new MemorySample(framesOut, Environment.WorkingSet, GC.GetTotalMemory(false)));
                 progress?.Report(new PipelineProgress(framesOut, _options.MaxFrames is { } m ? Math.Min(m, info.FrameCount ?? m) : info.FrameCount,
                     framesOut / clock.Elapsed.TotalSeconds, latency));
             }
@@ -239,7 +239,7 @@ public sealed class VideoPipeline
             var completion = new RunCompletion(framesOut, framesOut == 0 ? TimeSpan.Zero : lastTime + TimeSpan.FromSeconds(1 / info.Fps), reachedEnd);
             foreach (var sink in _sinks) sink.Complete(completion);
         }
-        memory.Add((framesOut, Environment.WorkingSet));
+        memory.Add(new MemorySample(framesOut, Environment.WorkingSet, GC.GetTotalMemory(false)));
         return new RunStats(info, framesIn - framesLate, framesOut, _source.Skipped, framesLate, framesDetected, clock.Elapsed, reachedEnd, timings, memory);
     }
 }
