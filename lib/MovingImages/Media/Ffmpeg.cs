@@ -40,6 +40,19 @@ public static class Ffmpeg
         return streams;
     }
 
+    /// <summary>
+    /// The duration of the first audio stream, measured by decoding it (containers such as AVI do not always state it).
+    /// </summary>
+    public static TimeSpan AudioDuration(string path)
+    {
+        var (code, stdout, stderr) = Run("ffmpeg", ["-v", "error", "-nostats", "-i", path, "-map", "0:a:0", "-f", "null", "-progress", "pipe:1", "-"], TimeSpan.FromMinutes(5));
+        if (code != 0) throw new InvalidDataException($"ffmpeg could not decode the audio of {path}: {stderr.Trim()}");
+        var last = stdout.Split('\n').Where(l => l.StartsWith("out_time_us=", StringComparison.Ordinal)).LastOrDefault();
+        if (last == null || !long.TryParse(last["out_time_us=".Length..].Trim(), out long us))
+            throw new InvalidDataException($"ffmpeg reported no audio time for {path}");
+        return TimeSpan.FromMicroseconds(us);
+    }
+
     /// <summary>Whether the file has an audio stream (false when ffprobe is missing or cannot read it).</summary>
     public static bool HasAudio(string path)
     {
@@ -56,9 +69,11 @@ public static class Ffmpeg
     public static void MuxAudio(string video, string audioSource, string output, TimeSpan? duration)
     {
         string ext = Path.GetExtension(output).ToLowerInvariant();
-        var args = new List<string> { "-v", "error", "-y", "-i", video, "-i", audioSource, "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy" };
-        args.AddRange(ext is ".mp4" or ".m4v" or ".mov" ? ["-c:a", "aac", "-b:a", "192k"] : ["-c:a", "copy"]);
+        var args = new List<string> { "-v", "error", "-y", "-i", video };
+        // The cut applies to the audio input only: the video stream is copied whole.
         if (duration is { } d) args.AddRange(["-t", d.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)]);
+        args.AddRange(["-i", audioSource, "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy"]);
+        args.AddRange(ext is ".mp4" or ".m4v" or ".mov" ? ["-c:a", "aac", "-b:a", "192k"] : ["-c:a", "copy"]);
         args.Add(output);
         var (code, _, stderr) = Run("ffmpeg", args, TimeSpan.FromMinutes(30));
         if (code != 0) throw new IOException($"ffmpeg could not add the audio of {audioSource}: {stderr.Trim()}");

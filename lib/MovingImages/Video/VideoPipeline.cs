@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using System.Threading.Channels;
+using System.Collections.Concurrent;
 using MovingImages.ObjectDetection;
 using MovingImages.Tracking;
 
@@ -94,77 +94,87 @@ public sealed class VideoPipeline
         public double DetectMs { get; set; }
     }
 
-    /// <summary>Runs to the end of the source, a limit, or cancellation; returns the statistics.</summary>
-    public async Task<RunStats> RunAsync(IProgress<PipelineProgress>? progress = null, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Runs to the end of the source, a limit, or cancellation; returns the statistics. Each stage runs on its own thread
+    /// for the whole run (native allocators keep per-thread caches; hopping threads would spread memory over them).
+    /// </summary>
+    public Task<RunStats> RunAsync(IProgress<PipelineProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        Task.Factory.StartNew(() => Run(progress, cancellationToken), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    RunStats Run(IProgress<PipelineProgress>? progress, CancellationToken cancellationToken)
     {
         using var failed = new CancellationTokenSource(); // a stage threw: the others stop too
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stop.Token, failed.Token);
         var info = _source.Info;
         bool dropLate = _options.DropLateFrames ?? info.FrameCount == null;
-        int framesLate = 0;
-        var decoded = Channel.CreateBounded<Item>(
-            new BoundedChannelOptions(_options.QueueCapacity)
-            {
-                SingleReader = true,
-                SingleWriter = true,
-                FullMode = dropLate ? BoundedChannelFullMode.DropOldest : BoundedChannelFullMode.Wait,
-            },
-            dropped =>
-            {
-                dropped.Frame.Dispose();
-                Interlocked.Increment(ref framesLate);
-            });
-        var detected = Channel.CreateBounded<Item>(new BoundedChannelOptions(_options.QueueCapacity) { SingleReader = true, SingleWriter = true });
+        using var decoded = new BlockingCollection<Item>(_options.QueueCapacity);
+        using var detected = new BlockingCollection<Item>(_options.QueueCapacity);
         var clock = Stopwatch.StartNew();
-        int framesIn = 0, framesOut = 0, framesDetected = 0;
+        int framesIn = 0, framesOut = 0, framesDetected = 0, framesLate = 0;
         bool reachedEnd = false;
         var timings = new List<FrameTiming>();
         var memory = new List<MemorySample>();
         TimeSpan lastTime = TimeSpan.Zero;
+        var errors = new System.Collections.Concurrent.ConcurrentQueue<Exception>();
 
         foreach (var sink in _sinks) sink.Open(info);
 
-        var decode = Task.Factory.StartNew(async () =>
+        void Stage(Action body, Action cleanup)
         {
-            try
+            try { body(); }
+            catch (OperationCanceledException) when (failed.IsCancellationRequested) { } // another stage failed first
+            catch (Exception e)
             {
-                while (!stop.IsCancellationRequested)
-                {
-                    if (_options.MaxFrames is { } max && framesIn >= max) break;
-                    long started = Stopwatch.GetTimestamp();
-                    var frame = _source.Read();
-                    if (frame == null) { reachedEnd = true; break; }
-                    if (_options.Duration is { } d && frame.Time > d) { frame.Dispose(); break; }
-                    framesIn++;
-                    var item = new Item(frame, Stopwatch.GetElapsedTime(started).TotalMilliseconds, started) { Detect = frame.Index % _options.Every == 0 || framesIn == 1 };
-                    try { await decoded.Writer.WriteAsync(item, stop.Token); }
-                    catch (OperationCanceledException) { frame.Dispose(); break; }
-                }
+                errors.Enqueue(e);
+                failed.Cancel();
             }
-            catch (Exception) { failed.Cancel(); throw; }
-            finally { decoded.Writer.Complete(); }
-        }, TaskCreationOptions.LongRunning).Unwrap();
+            finally { cleanup(); }
+        }
 
-        var infer = Task.Factory.StartNew(async () =>
+        var decode = new Thread(() => Stage(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                if (_options.MaxFrames is { } max && framesIn >= max) break;
+                long started = Stopwatch.GetTimestamp();
+                var frame = _source.Read();
+                if (frame == null) { reachedEnd = true; break; }
+                if (_options.Duration is { } d && frame.Time > d) { frame.Dispose(); break; }
+                var item = new Item(frame, Stopwatch.GetElapsedTime(started).TotalMilliseconds, started) { Detect = frame.Index % _options.Every == 0 || framesIn == 0 };
+                if (dropLate)
+                {
+                    // Live source: never wait for detection; drop the oldest waiting frame instead.
+                    while (!decoded.TryAdd(item))
+                    {
+                        if (decoded.TryTake(out var old)) { old.Frame.Dispose(); framesLate++; }
+                    }
+                    framesIn++;
+                    continue;
+                }
+                try { decoded.Add(item, stop.Token); }
+                catch (OperationCanceledException) { frame.Dispose(); break; } // stopped while waiting: this frame never entered
+                framesIn++;
+            }
+        }, decoded.CompleteAdding)) { Name = "pipeline decode", IsBackground = true };
+
+        var infer = new Thread(() =>
         {
             var buffer = new List<Item>();
-            try
+            Stage(() =>
             {
-                await foreach (var item in decoded.Reader.ReadAllAsync())
+                foreach (var item in decoded.GetConsumingEnumerable(failed.Token))
                 {
                     buffer.Add(item);
-                    if (buffer.Count(i => i.Detect) >= _options.Batch) await Flush();
+                    if (buffer.Count(i => i.Detect) >= _options.Batch) Flush();
                 }
-                await Flush();
-            }
-            catch (Exception) { failed.Cancel(); throw; }
-            finally
+                Flush();
+            }, () =>
             {
                 foreach (var i in buffer) i.Frame.Dispose();
-                detected.Writer.Complete();
-            }
+                detected.CompleteAdding();
+            });
 
-            async Task Flush()
+            void Flush()
             {
                 var toDetect = buffer.Where(i => i.Detect).ToArray();
                 if (toDetect.Length > 0)
@@ -181,19 +191,17 @@ public sealed class VideoPipeline
                 }
                 while (buffer.Count > 0)
                 {
-                    await detected.Writer.WriteAsync(buffer[0], failed.Token);
+                    detected.Add(buffer[0], failed.Token);
                     buffer.RemoveAt(0);
                 }
             }
-        }, TaskCreationOptions.LongRunning).Unwrap();
+        }) { Name = "pipeline detect", IsBackground = true };
 
-        var write = Task.Factory.StartNew(async () =>
+        var write = new Thread(() => Stage(() =>
         {
             var tracker = _options.Track ? new SortTracker(_options.Tracker) : null;
             IReadOnlyList<FrameObject> held = [];
-            try
-            {
-            await foreach (var item in detected.Reader.ReadAllAsync())
+            foreach (var item in detected.GetConsumingEnumerable(failed.Token))
             {
                 long t0 = Stopwatch.GetTimestamp();
                 IReadOnlyList<FrameObject> objects;
@@ -217,27 +225,33 @@ public sealed class VideoPipeline
                 lastTime = item.Frame.Time;
                 double latency = Stopwatch.GetElapsedTime(item.Started).TotalMilliseconds;
                 timings.Add(new FrameTiming(item.Frame.Index, item.DecodeMs, item.DetectMs, trackMs, writeMs, latency));
+                if (framesOut % 100 == 0) Runtime.NativeHeap.Trim(); // keep a long video's memory flat (see NativeHeap)
                 if (framesOut % 25 == 1) memory.Add(new MemorySample(framesOut, Environment.WorkingSet, GC.GetTotalMemory(false)));
                 progress?.Report(new PipelineProgress(framesOut, _options.MaxFrames is { } m ? Math.Min(m, info.FrameCount ?? m) : info.FrameCount,
                     framesOut / clock.Elapsed.TotalSeconds, latency));
             }
-            }
-            catch (Exception)
-            {
-                failed.Cancel();
-                while (detected.Reader.TryRead(out var left)) left.Frame.Dispose();
-                throw;
-            }
-        }, TaskCreationOptions.LongRunning).Unwrap();
+        }, () => { })) { Name = "pipeline write", IsBackground = true };
 
-        try
+        decode.Start();
+        infer.Start();
+        write.Start();
+        decode.Join();
+        infer.Join();
+        write.Join();
+        // Whatever a failed stage left queued.
+        foreach (var left in decoded.Concat(detected)) left.Frame.Dispose();
+
+        var completion = new RunCompletion(framesOut, framesOut == 0 ? TimeSpan.Zero : lastTime + TimeSpan.FromSeconds(1 / info.Fps), reachedEnd && errors.IsEmpty);
+        foreach (var sink in _sinks)
         {
-            await Task.WhenAll(decode, infer, write);
+            try { sink.Complete(completion); }
+            catch (Exception e) { errors.Enqueue(e); }
         }
-        finally
+        if (!errors.IsEmpty)
         {
-            var completion = new RunCompletion(framesOut, framesOut == 0 ? TimeSpan.Zero : lastTime + TimeSpan.FromSeconds(1 / info.Fps), reachedEnd);
-            foreach (var sink in _sinks) sink.Complete(completion);
+            var all = errors.ToArray();
+            if (all.Length == 1) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(all[0]).Throw();
+            throw new AggregateException("the video pipeline failed", all);
         }
         memory.Add(new MemorySample(framesOut, Environment.WorkingSet, GC.GetTotalMemory(false)));
         return new RunStats(info, framesIn - framesLate, framesOut, _source.Skipped, framesLate, framesDetected, clock.Elapsed, reachedEnd, timings, memory);

@@ -1,0 +1,186 @@
+using System.Diagnostics;
+using System.Text.Json;
+using MovingImages.Media;
+using MovingImages.ObjectDetection;
+using MovingImages.Video;
+using OpenCvSharp;
+using TorchSharp;
+using Scalar = OpenCvSharp.Scalar;
+using Xunit.Abstractions;
+
+namespace MovingImages.Tests.Video;
+
+public class PipelineTests(ITestOutputHelper output)
+{
+    static string Video(string name) => TestData.Shared("data", "video", name);
+
+    /// <summary>A detector that finds nothing (for tests about frames, files and sound, not about detections).</summary>
+    sealed class NoDetector : IFrameDetector
+    {
+        public int Calls;
+        public IReadOnlyList<IReadOnlyList<Detection>> Detect(IReadOnlyList<Frame> frames)
+        {
+            Interlocked.Increment(ref Calls);
+            return frames.Select(_ => (IReadOnlyList<Detection>)[]).ToArray();
+        }
+    }
+
+    [Fact]
+    public async Task Vtest_through_the_full_pipeline_keeps_every_frame()
+    {
+        var (config, weights, _) = SyntheticModels.Get("yolov3-tiny.cfg");
+        using var yolo = Yolo.FromWeights(config, weights, ClassNames.Load(TestData.CocoNames), torch.CPU);
+        var dir = TestData.NewTempDir("vtest");
+        string videoOut = Path.Combine(dir, "vtest.mp4"), jsonOut = Path.Combine(dir, "vtest.jsonl");
+        var seen = new List<(int Index, int Objects)>();
+        RunStats stats;
+        using (var source = FrameSources.Open(Video("vtest.avi")))
+        using (var video = new VideoFileSink(videoOut))
+        using (var json = new JsonLinesSink(jsonOut))
+        {
+            Assert.Equal((768, 576, 10.0, 795), (source.Info.Width, source.Info.Height, source.Info.Fps, source.Info.FrameCount));
+            var pipeline = new VideoPipeline(source, new YoloFrameDetector(yolo, new YoloOptions(320)),
+                [video, json, new CallbackSink(f => seen.Add((f.Frame.Index, f.Objects.Count)))], new PipelineOptions(Batch: 2));
+            stats = await pipeline.RunAsync();
+        }
+        output.WriteLine(stats.ToString());
+        // every frame once, in order
+        Assert.Equal(Enumerable.Range(0, 795), seen.Select(s => s.Index));
+        Assert.Equal((795, 795, 0, 795), (stats.FramesIn, stats.FramesOut, stats.FramesDropped, stats.FramesDetected));
+        Assert.True(stats.Complete);
+        // the video: same frame count, size and rate
+        var streams = Ffmpeg.Probe(videoOut);
+        var v = Assert.Single(streams, s => s.Type == "video");
+        Assert.Equal(795, v.Frames);
+        using (var check = new VideoCapture(videoOut))
+        {
+            Assert.Equal(768, (int)check.Get(VideoCaptureProperties.FrameWidth));
+            Assert.Equal(576, (int)check.Get(VideoCaptureProperties.FrameHeight));
+            Assert.Equal(10.0, check.Get(VideoCaptureProperties.Fps), 2);
+        }
+        Assert.Equal(79.5, v.Duration!.Value.TotalSeconds, 1);
+        // the JSON lines: one record set per frame that showed objects, in order, with time = frame / fps
+        var lines = File.ReadAllLines(jsonOut);
+        var byFrame = new Dictionary<int, int>();
+        int last = -1;
+        foreach (var line in lines)
+        {
+            using var doc = JsonDocument.Parse(line);
+            var o = doc.RootElement;
+            Assert.Equal(["frame", "time", "track", "label", "score", "x", "y", "w", "h"], o.EnumerateObject().Select(p => p.Name));
+            int frame = o.GetProperty("frame").GetInt32();
+            Assert.True(frame >= last, "frames out of order");
+            last = frame;
+            Assert.Equal(frame / 10.0, o.GetProperty("time").GetDouble(), 3);
+            Assert.Equal(JsonValueKind.Number, o.GetProperty("track").ValueKind);
+            byFrame[frame] = byFrame.GetValueOrDefault(frame) + 1;
+        }
+        Assert.NotEmpty(byFrame);
+        Assert.Equal(seen.Where(s => s.Objects > 0).ToDictionary(s => s.Index, s => s.Objects), byFrame);
+    }
+
+    [Fact]
+    public async Task Megamind_keeps_its_sound()
+    {
+        var dir = TestData.NewTempDir("megamind");
+        string outPath = Path.Combine(dir, "megamind.mp4");
+        RunStats stats;
+        using (var source = FrameSources.Open(Video("Megamind.avi")))
+        using (var sink = new VideoFileSink(outPath, Video("Megamind.avi")))
+        {
+            stats = await new VideoPipeline(source, new NoDetector(), [sink]).RunAsync();
+            Assert.Equal("copied", sink.AudioStatus);
+        }
+        var input = Ffmpeg.Probe(Video("Megamind.avi"));
+        var result = Ffmpeg.Probe(outPath);
+        Assert.Equal("ac3", Assert.Single(input, s => s.Type == "audio").Codec);
+        Assert.Equal("aac", Assert.Single(result, s => s.Type == "audio").Codec);
+        double secondsIn = Ffmpeg.AudioDuration(Video("Megamind.avi")).TotalSeconds, secondsOut = Ffmpeg.AudioDuration(outPath).TotalSeconds;
+        output.WriteLine($"audio in {secondsIn:0.000} s, out {secondsOut:0.000} s; frames {stats.FramesOut}");
+        Assert.Equal(270, stats.FramesOut);
+        Assert.Equal(270, Assert.Single(result, s => s.Type == "video").Frames);
+        Assert.InRange(secondsOut, secondsIn - 0.05, secondsIn + 0.05);
+    }
+
+    [Fact]
+    public async Task Cancelling_mid_file_leaves_a_playable_partial_video_with_matching_sound()
+    {
+        var dir = TestData.NewTempDir("cancel");
+        string outPath = Path.Combine(dir, "partial.mp4");
+        using var cts = new CancellationTokenSource();
+        int written = 0;
+        RunStats stats;
+        using (var source = FrameSources.Open(Video("Megamind.avi")))
+        using (var sink = new VideoFileSink(outPath, Video("Megamind.avi")))
+        {
+            var counter = new CallbackSink(_ => { if (++written == 60) cts.Cancel(); });
+            stats = await new VideoPipeline(source, new NoDetector(), [sink, counter]).RunAsync(cancellationToken: cts.Token);
+        }
+        Assert.False(stats.Complete);
+        Assert.InRange(stats.FramesOut, 60, 60 + 3 * PipelineOptions.Default.QueueCapacity); // what was in flight still lands
+        Assert.Equal(stats.FramesIn, stats.FramesOut);
+        var streams = Ffmpeg.Probe(outPath); // ffprobe decodes every packet: the file is complete and playable
+        Assert.Equal(stats.FramesOut, Assert.Single(streams, s => s.Type == "video").Frames);
+        double videoSeconds = stats.FramesOut / 23.976, audioSeconds = Ffmpeg.AudioDuration(outPath).TotalSeconds;
+        output.WriteLine($"{stats.FramesOut} frames = {videoSeconds:0.000} s of video, {audioSeconds:0.000} s of audio");
+        Assert.InRange(audioSeconds, videoSeconds - 0.05, videoSeconds + 0.05);
+        Assert.Equal([outPath], Directory.GetFiles(dir)); // no temporary files left
+    }
+
+    [Fact]
+    public async Task Every_kth_frame_is_detected_and_batches_are_filled()
+    {
+        var detector = new NoDetector();
+        using var source = FrameSources.Open(Video("vtest.avi"));
+        var stats = await new VideoPipeline(source, detector, [], new PipelineOptions(Batch: 3, Every: 4, MaxFrames: 48)).RunAsync();
+        Assert.Equal(48, stats.FramesOut);
+        Assert.Equal(12, stats.FramesDetected);
+        Assert.Equal(4, detector.Calls);
+        Assert.Contains("stopped early", stats.ToString());
+        var duration = await new VideoPipeline(FrameSources.Open(Video("vtest.avi")), detector, [], new PipelineOptions(Duration: TimeSpan.FromSeconds(2))).RunAsync();
+        Assert.Equal(21, duration.FramesOut); // frames at 0.0 … 2.0 s at 10 fps
+    }
+
+    [Fact]
+    public async Task A_failing_sink_stops_the_run_with_its_error_instead_of_hanging()
+    {
+        using var source = FrameSources.Open(Video("vtest.avi"));
+        var boom = new CallbackSink(f => { if (f.Frame.Index == 10) throw new IOException("disk full"); });
+        var run = new VideoPipeline(source, new NoDetector(), [boom]).RunAsync();
+        var finished = await Task.WhenAny(run, Task.Delay(TimeSpan.FromSeconds(60)));
+        Assert.Same(run, finished);
+        var e = await Assert.ThrowsAsync<IOException>(() => run);
+        Assert.Equal("disk full", e.Message);
+    }
+
+    [Fact]
+    public void Bad_sources_are_clear_errors()
+    {
+        Assert.Throws<FileNotFoundException>(() => FrameSources.Open("/nonexistent/clip.mp4"));
+        var dir = TestData.NewTempDir("badsrc");
+        var fake = Path.Combine(dir, "not-a-video.avi");
+        File.WriteAllText(fake, "this is text, not video");
+        var e = Assert.Throws<InvalidDataException>(() => FrameSources.Open(fake));
+        Assert.Contains("not-a-video.avi", e.Message);
+        var cam = Assert.Throws<InvalidOperationException>(() => FrameSources.Open("camera:57"));
+        Assert.Contains("No camera at index 57", cam.Message);
+        Assert.Throws<FileNotFoundException>(() => FrameSources.Open(Path.Combine(dir, "*.png")));
+    }
+
+    [Fact]
+    public void Image_folders_skip_and_count_unreadable_files()
+    {
+        var dir = TestData.NewTempDir("frames");
+        using var img = new Mat(48, 64, MatType.CV_8UC3, Scalar.All(128));
+        foreach (var i in new[] { 1, 2, 10 }) Cv2.ImWrite(Path.Combine(dir, $"frame{i}.png"), img);
+        File.WriteAllText(Path.Combine(dir, "frame3.png"), "broken");
+        using var source = FrameSources.Open(Path.Combine(dir, "frame*.png"), folderFps: 5);
+        Assert.Equal((64, 48, 5.0, 4), (source.Info.Width, source.Info.Height, source.Info.Fps, source.Info.FrameCount));
+        var frames = new List<Frame>();
+        while (source.Read() is { } f) frames.Add(f);
+        Assert.Equal([0, 1, 3], frames.Select(f => f.Index)); // natural order: 1, 2, (3 broken), 10
+        Assert.Equal(TimeSpan.FromSeconds(0.6), frames[2].Time);
+        Assert.Equal(1, source.Skipped);
+        frames.ForEach(f => f.Dispose());
+    }
+}
