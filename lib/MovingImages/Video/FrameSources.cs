@@ -24,7 +24,11 @@ public static partial class FrameSources
         var camera = CameraPattern().Match(spec);
         if (camera.Success) return new CaptureSource(int.Parse(camera.Groups[1].Value), null);
         if (Uri.TryCreate(spec, UriKind.Absolute, out var uri) && uri.Scheme is "rtsp" or "rtmp" or "http" or "https" or "udp" or "tcp")
-            return new CaptureSource(null, spec);
+        {
+            // OpenCV's bundled FFmpeg may be built without network protocols; the system ffmpeg usually has them.
+            try { return new CaptureSource(null, spec); }
+            catch (IOException) when (Media.Ffmpeg.IsAvailable) { return new FfmpegPipeSource(spec); }
+        }
         if (Directory.Exists(spec) || spec.Contains('*') || spec.Contains('?')) return new ImageFolderSource(spec, folderFps);
         if (!File.Exists(spec)) throw new FileNotFoundException($"Video not found: {spec}", spec);
         return new CaptureSource(null, spec);
@@ -100,6 +104,82 @@ public sealed class CaptureSource : IFrameSource
 
     /// <summary>Releases the capture.</summary>
     public void Dispose() => _capture.Dispose();
+}
+
+/// <summary>A video or stream decoded by an <c>ffmpeg</c> process into raw BGR frames (for URLs OpenCV cannot open).</summary>
+public sealed class FfmpegPipeSource : IFrameSource
+{
+    readonly Process _process;
+    readonly Stream _stdout;
+    readonly int _frameBytes;
+    int _index;
+
+    /// <summary>Probes <paramref name="url"/> with ffprobe, then starts ffmpeg decoding it.</summary>
+    public FfmpegPipeSource(string url)
+    {
+        var probe = new ProcessStartInfo("ffprobe") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "-v", "error", "-rw_timeout", "15000000", "-select_streams", "v:0", "-show_entries", "stream=width,height,avg_frame_rate,r_frame_rate", "-of", "csv=p=0", url })
+            probe.ArgumentList.Add(a);
+        string line;
+        using (var p = Process.Start(probe)!)
+        {
+            line = p.StandardOutput.ReadToEnd().Trim();
+            string err = p.StandardError.ReadToEnd();
+            if (!p.WaitForExit(30_000) || p.ExitCode != 0 || line.Length == 0)
+                throw new IOException($"Cannot open stream {url}: {(err.Trim().Length > 0 ? err.Trim() : "no video stream")}");
+        }
+        var parts = line.Split('\n')[0].Split(',');
+        int width = int.Parse(parts[0]), height = int.Parse(parts[1]);
+        double fps = Rate(parts.Length > 2 ? parts[2] : "") is > 0 and < 1000 and var r ? r : Rate(parts.Length > 3 ? parts[3] : "") is > 0 and < 1000 and var r2 ? r2 : 25;
+        Info = new VideoInfo(width, height, fps, null, $"stream {url}");
+        _frameBytes = width * height * 3;
+        var psi = new ProcessStartInfo("ffmpeg") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+        foreach (var a in new[] { "-v", "error", "-nostdin", "-rw_timeout", "15000000", "-i", url, "-map", "0:v:0", "-f", "rawvideo", "-pix_fmt", "bgr24", "-" })
+            psi.ArgumentList.Add(a);
+        _process = Process.Start(psi) ?? throw new IOException("ffmpeg could not be started");
+        _stdout = _process.StandardOutput.BaseStream;
+        _ = _process.StandardError.ReadToEndAsync();
+
+        static double Rate(string s)
+        {
+            var f = s.Split('/');
+            return f.Length == 2 && double.TryParse(f[0], System.Globalization.CultureInfo.InvariantCulture, out var n) && double.TryParse(f[1], System.Globalization.CultureInfo.InvariantCulture, out var d) && d > 0 ? n / d : 0;
+        }
+    }
+
+    /// <inheritdoc/>
+    public VideoInfo Info { get; }
+    /// <inheritdoc/>
+    public int Skipped => 0;
+
+    /// <inheritdoc/>
+    public unsafe Frame? Read()
+    {
+        var mat = new Mat(Info.Height, Info.Width, MatType.CV_8UC3);
+        var span = new Span<byte>((void*)mat.Data, _frameBytes);
+        int got = 0;
+        while (got < _frameBytes)
+        {
+            int n = _stdout.Read(span[got..]);
+            if (n == 0) break;
+            got += n;
+        }
+        if (got < _frameBytes)
+        {
+            mat.Dispose();
+            return null; // end of stream (a partial last frame is dropped)
+        }
+        int index = _index++;
+        return new Frame(index, TimeSpan.FromSeconds(index / Info.Fps), mat);
+    }
+
+    /// <summary>Stops ffmpeg.</summary>
+    public void Dispose()
+    {
+        try { if (!_process.HasExited) _process.Kill(entireProcessTree: true); }
+        catch (InvalidOperationException) { }
+        _process.Dispose();
+    }
 }
 
 /// <summary>A folder (or glob) of images read in natural name order as frames of one size.</summary>

@@ -155,7 +155,8 @@ public sealed class VideoPipeline
                 catch (OperationCanceledException) { frame.Dispose(); break; } // stopped while waiting: this frame never entered
                 framesIn++;
             }
-        }, decoded.CompleteAdding)) { Name = "pipeline decode", IsBackground = true };
+        }, decoded.CompleteAdding))
+        { Name = "pipeline decode", IsBackground = true };
 
         var infer = new Thread(() =>
         {
@@ -195,7 +196,8 @@ public sealed class VideoPipeline
                     buffer.RemoveAt(0);
                 }
             }
-        }) { Name = "pipeline detect", IsBackground = true };
+        })
+        { Name = "pipeline detect", IsBackground = true };
 
         var write = new Thread(() => Stage(() =>
         {
@@ -230,7 +232,8 @@ public sealed class VideoPipeline
                 progress?.Report(new PipelineProgress(framesOut, _options.MaxFrames is { } m ? Math.Min(m, info.FrameCount ?? m) : info.FrameCount,
                     framesOut / clock.Elapsed.TotalSeconds, latency));
             }
-        }, () => { })) { Name = "pipeline write", IsBackground = true };
+        }, () => { }))
+        { Name = "pipeline write", IsBackground = true };
 
         decode.Start();
         infer.Start();

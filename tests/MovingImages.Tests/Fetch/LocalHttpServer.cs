@@ -43,32 +43,37 @@ public sealed class LocalHttpServer : IDisposable
             HttpListenerContext ctx;
             try { ctx = await _listener.GetContextAsync(); }
             catch (Exception) { return; }
-            try
-            {
-                byte[]? body;
-                lock (_files) _files.TryGetValue(ctx.Request.Url!.AbsolutePath, out body);
-                var range = ctx.Request.Headers["Range"];
-                lock (RangeHeaders) RangeHeaders.Add(range);
-                if (body == null) { ctx.Response.StatusCode = 404; ctx.Response.Close(); continue; }
-                long from = 0;
-                if (HonourRanges && range != null && range.StartsWith("bytes=") && range.EndsWith("-"))
-                {
-                    from = long.Parse(range[6..^1]);
-                    if (from >= body.Length)
-                    {
-                        ctx.Response.StatusCode = 416;
-                        ctx.Response.Close();
-                        continue;
-                    }
-                    ctx.Response.StatusCode = 206;
-                    ctx.Response.Headers["Content-Range"] = $"bytes {from}-{body.Length - 1}/{body.Length}";
-                }
-                ctx.Response.ContentLength64 = body.Length - from;
-                await ctx.Response.OutputStream.WriteAsync(body.AsMemory((int)from));
-                ctx.Response.Close();
-            }
-            catch (Exception) { /* client went away */ }
+            _ = Task.Run(() => Serve(ctx)); // one request at a time would stall clients that open a second connection
         }
+    }
+
+    async Task Serve(HttpListenerContext ctx)
+    {
+        try
+        {
+            byte[]? body;
+            lock (_files) _files.TryGetValue(ctx.Request.Url!.AbsolutePath, out body);
+            var range = ctx.Request.Headers["Range"];
+            lock (RangeHeaders) RangeHeaders.Add(range);
+            if (body == null) { ctx.Response.StatusCode = 404; ctx.Response.Close(); return; }
+            long from = 0;
+            if (HonourRanges && range != null && range.StartsWith("bytes=") && range.EndsWith("-"))
+            {
+                from = long.Parse(range[6..^1]);
+                if (from >= body.Length)
+                {
+                    ctx.Response.StatusCode = 416;
+                    ctx.Response.Close();
+                    return;
+                }
+                ctx.Response.StatusCode = 206;
+                ctx.Response.Headers["Content-Range"] = $"bytes {from}-{body.Length - 1}/{body.Length}";
+            }
+            ctx.Response.ContentLength64 = body.Length - from;
+            await ctx.Response.OutputStream.WriteAsync(body.AsMemory((int)from));
+            ctx.Response.Close();
+        }
+        catch (Exception) { /* client went away */ }
     }
 
     public void Dispose()

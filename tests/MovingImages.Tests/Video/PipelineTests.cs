@@ -184,3 +184,37 @@ public class PipelineTests(ITestOutputHelper output)
         frames.ForEach(f => f.Dispose());
     }
 }
+
+public class PipelineExtrasTests
+{
+    sealed class NoDetector : IFrameDetector
+    {
+        public IReadOnlyList<IReadOnlyList<Detection>> Detect(IReadOnlyList<Frame> frames) => frames.Select(_ => (IReadOnlyList<Detection>)[]).ToArray();
+    }
+
+    [Fact]
+    public async Task A_video_over_http_is_read_as_a_stream()
+    {
+        using var server = new MovingImages.Tests.Fetch.LocalHttpServer();
+        string url = server.Add("vtest.avi", File.ReadAllBytes(TestData.Shared("data", "video", "vtest.avi")));
+        using var source = FrameSources.Open(url);
+        Assert.Null(source.Info.FrameCount); // a stream: length unknown
+        Assert.Equal((768, 576), (source.Info.Width, source.Info.Height));
+        var stats = await new VideoPipeline(source, new NoDetector(), [], new PipelineOptions(MaxFrames: 30, DropLateFrames: false)).RunAsync();
+        Assert.Equal(30, stats.FramesOut);
+    }
+
+    [Fact]
+    public async Task Latency_chart_renders_as_png()
+    {
+        using var source = FrameSources.Open(TestData.Shared("data", "video", "vtest.avi"));
+        var stats = await new VideoPipeline(source, new NoDetector(), [], new PipelineOptions(MaxFrames: 20)).RunAsync();
+        var png = stats.LatencyChart().GetImageBytes(600, 300, ScottPlot.ImageFormat.Png);
+        Assert.True(png.Length > 1000);
+        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, png[..4]);
+        using var decoded = Cv2.ImDecode(png, ImreadModes.Color);
+        Assert.Equal((600, 300), (decoded.Cols, decoded.Rows));
+        Assert.Equal(5, stats.Stages.Count);
+        Assert.All(stats.Stages, s => Assert.True(s.P50 <= s.P95 && s.P95 <= s.Max));
+    }
+}
