@@ -117,3 +117,32 @@ public class CliTests
         Assert.True(File.Exists(Path.Combine(root, "weights", "yolov3.cfg")));
     }
 }
+
+public class CliVideoTests
+{
+    [Fact]
+    public async Task Locate_on_a_video_writes_video_json_and_stats_and_reports_cancellation()
+    {
+        var (_, _, weights) = SyntheticModels.Get("yolov3-tiny.cfg");
+        var dir = TestData.NewTempDir("cli-video");
+        string video = Path.Combine(dir, "m.mp4"), json = Path.Combine(dir, "m.jsonl"), stats = Path.Combine(dir, "s.json");
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(4)); // as if Ctrl+C were pressed mid-file
+        int code = await CliApp.RunAsync(["locate", TestData.Shared("data", "video", "Megamind.avi"), "--cfg", TestData.Cfg("yolov3-tiny.cfg"),
+            "--weights", weights, "--size", "320", "--out", video, "--json", json, "--stats", stats], stdout, stderr, cts.Token);
+        string err = stderr.ToString();
+        Assert.True(code == 0, err);
+        Assert.Contains("video file Megamind.avi: 720×528 at 23.98 fps, 270 frames", err);
+        using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(stats));
+        int frames = doc.RootElement.GetProperty("frames_out").GetInt32();
+        Assert.InRange(frames, 1, 269);
+        Assert.False(doc.RootElement.GetProperty("complete").GetBoolean());
+        Assert.Contains($"cancelled after {frames} frames; {video} holds them and is playable.", err);
+        var streams = MovingImages.Media.Ffmpeg.Probe(video);
+        Assert.Equal(frames, Assert.Single(streams, s => s.Type == "video").Frames);
+        Assert.Single(streams, s => s.Type == "audio");
+        Assert.All(File.ReadAllLines(json), l => Assert.StartsWith("{\"frame\":", l));
+        Assert.Equal("", stdout.ToString()); // JSON went to the file
+    }
+}
