@@ -20,6 +20,7 @@ public static class CliApp
             BenchCommand.Create(io),
             WeightsCommand.Create(io),
             DemoCommand.Create(io),
+            NotebookCommand.Create(io),
         };
         var config = new InvocationConfiguration { Output = io.Out, Error = io.Err, EnableDefaultExceptionHandler = false };
         try

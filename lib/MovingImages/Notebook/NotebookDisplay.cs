@@ -1,0 +1,155 @@
+using System.Net;
+using System.Text;
+using Microsoft.DotNet.Interactive.Formatting;
+using MovingImages.Imaging;
+using MovingImages.ObjectDetection;
+using MovingImages.Video;
+using OpenCvSharp;
+
+namespace MovingImages.Notebook;
+
+/// <summary>A frame with a caption, shown as one image output (what the live view updates in place).</summary>
+/// <param name="Jpeg">The frame, JPEG-encoded.</param>
+/// <param name="Caption">Text under the image.</param>
+public sealed record CaptionedImage(byte[] Jpeg, string Caption);
+
+/// <summary>
+/// How MovingImages objects look in a notebook. <see cref="Register"/> adds formatters to .NET Interactive's
+/// <see cref="Formatter"/>, which both Polyglot Notebooks and <c>movingimages notebook run</c> use: images as PNG,
+/// detection results as the annotated image plus a table, plots as PNG, run statistics as a table and chart.
+/// </summary>
+public static class NotebookDisplay
+{
+    static bool _registered;
+
+    /// <summary>Registers the formatters (once; later calls do nothing).</summary>
+    public static void Register()
+    {
+        if (_registered) return;
+        _registered = true;
+        Formatter.Register<Mat>((mat, writer) => writer.Write(Convert.ToBase64String(ImageFiles.ToPng(mat))), "image/png");
+        Formatter.Register<Mat>((mat, writer) => writer.Write(ImgTag(mat)), "text/html");
+        Formatter.SetPreferredMimeTypesFor(typeof(Mat), "image/png");
+
+        Formatter.Register<ScottPlot.Plot>((plot, writer) => writer.Write(Convert.ToBase64String(plot.GetImageBytes(640, 360, ScottPlot.ImageFormat.Png))), "image/png");
+        Formatter.SetPreferredMimeTypesFor(typeof(ScottPlot.Plot), "image/png");
+
+        Formatter.Register<DetectionResult>((r, writer) => writer.Write(ImgTag(r.Annotated) + DetectionTable(r.Detections)
+            + $"<p>{r.Detections.Count} objects in {r.Elapsed.TotalMilliseconds:0} ms at {r.Options.InputSize}×{r.Options.InputSize}</p>"), "text/html");
+        Formatter.SetPreferredMimeTypesFor(typeof(DetectionResult), "text/html");
+
+        Formatter.Register<IEnumerable<Detection>>((list, writer) => writer.Write(DetectionTable(list.ToArray())), "text/html");
+        Formatter.SetPreferredMimeTypesFor(typeof(IEnumerable<Detection>), "text/html");
+
+        Formatter.Register<CaptionedImage>((c, writer) => writer.Write(
+            $"<figure style=\"margin:0\"><img src=\"data:image/jpeg;base64,{Convert.ToBase64String(c.Jpeg)}\"/><figcaption>{WebUtility.HtmlEncode(c.Caption)}</figcaption></figure>"), "text/html");
+        Formatter.SetPreferredMimeTypesFor(typeof(CaptionedImage), "text/html");
+
+        Formatter.Register<RunStats>((s, writer) => writer.Write(StatsTable(s)), "text/html");
+        Formatter.Register<RunStats>((s, writer) => writer.Write(s.ToString()), "text/plain");
+        // Short plain-text forms (the default would dump every property of these objects).
+        Formatter.Register<Mat>((m, writer) => writer.Write($"Mat {m.Cols}×{m.Rows} {m.Type()}"), "text/plain");
+        Formatter.Register<ScottPlot.Plot>((p, writer) => writer.Write("ScottPlot chart"), "text/plain");
+        Formatter.Register<DetectionResult>((r, writer) => writer.Write(r.ToString()), "text/plain");
+        Formatter.Register<CaptionedImage>((c, writer) => writer.Write(c.Caption), "text/plain");
+        Formatter.Register<IEnumerable<Detection>>((list, writer) => writer.Write(string.Join("\n", list)), "text/plain");
+        Formatter.SetPreferredMimeTypesFor(typeof(RunStats), "text/html");
+    }
+
+    /// <summary>An HTML &lt;img&gt; holding the image as PNG.</summary>
+    public static string ImgTag(Mat image) => $"<img src=\"data:image/png;base64,{Convert.ToBase64String(ImageFiles.ToPng(image))}\"/>";
+
+    /// <summary>Detections as an HTML table.</summary>
+    public static string DetectionTable(IReadOnlyList<Detection> detections)
+    {
+        var sb = new StringBuilder("<table><thead><tr><th>label</th><th>class</th><th>score</th><th>x</th><th>y</th><th>w</th><th>h</th></tr></thead><tbody>");
+        foreach (var d in detections)
+            sb.Append($"<tr><td>{WebUtility.HtmlEncode(d.Label)}</td><td>{d.ClassId}</td><td>{d.Score:0.000}</td><td>{d.Box.X:0}</td><td>{d.Box.Y:0}</td><td>{d.Box.Width:0}</td><td>{d.Box.Height:0}</td></tr>");
+        return sb.Append("</tbody></table>").ToString();
+    }
+
+    static string StatsTable(RunStats s)
+    {
+        var sb = new StringBuilder($"<p>{WebUtility.HtmlEncode(s.Source.ToString())}: {s.FramesOut} frames in {s.Wall.TotalSeconds:0.0} s, {s.Fps:0.0} fps{(s.Complete ? "" : " (stopped early)")}; " +
+                                   $"{s.FramesDropped} dropped, {s.FramesSkipped} undecodable</p><table><thead><tr><th>stage</th><th>p50 ms</th><th>p95 ms</th><th>max ms</th></tr></thead><tbody>");
+        foreach (var st in s.Stages) sb.Append($"<tr><td>{st.Stage}</td><td>{st.P50:0.0}</td><td>{st.P95:0.0}</td><td>{st.Max:0.0}</td></tr>");
+        return sb.Append("</tbody></table>").ToString();
+    }
+
+    /// <summary>
+    /// A sink that shows the current annotated frame in one notebook output, updated in place, with an fps/latency
+    /// caption. <paramref name="update"/> is the display handle's update (<c>var view = display("…"); LiveView(view.Update)</c>).
+    /// Updates are throttled to <paramref name="maxPerSecond"/>; the last frame is always shown.
+    /// </summary>
+    public static IFrameSink LiveView(Action<object> update, double maxPerSecond = 4, int maxWidth = 640)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        double last = double.NegativeInfinity;
+        int frames = 0;
+        Mat? held = null;         // the newest frame not shown yet (a copy: the pipeline disposes its own)
+        string heldCaption = "";
+        return new CallbackSink(frame =>
+        {
+            frames++;
+            double now = clock.Elapsed.TotalSeconds;
+            string caption = $"frame {frame.Frame.Index} · {frames / Math.Max(now, 1e-6):0.0} fps · {frame.Objects.Count} objects";
+            held?.Dispose();
+            held = null;
+            if (now - last >= 1 / maxPerSecond)
+            {
+                last = now;
+                update(new CaptionedImage(Shrink(frame.Annotated, maxWidth), caption));
+            }
+            else
+            {
+                held = frame.Annotated.Clone();
+                heldCaption = caption;
+            }
+        }, completion =>
+        {
+            if (held == null) return;
+            update(new CaptionedImage(Shrink(held, maxWidth), heldCaption + $" · done, {completion.FramesWritten} frames"));
+            held.Dispose();
+            held = null;
+        });
+    }
+
+    static byte[] Shrink(Mat image, int maxWidth)
+    {
+        if (image.Cols <= maxWidth)
+        {
+            Cv2.ImEncode(".jpg", image, out var direct, new ImageEncodingParam(ImwriteFlags.JpegQuality, 80));
+            return direct;
+        }
+        using var small = new Mat();
+        Cv2.Resize(image, small, new Size(maxWidth, image.Rows * maxWidth / image.Cols), interpolation: InterpolationFlags.Area);
+        Cv2.ImEncode(".jpg", small, out var bytes, new ImageEncodingParam(ImwriteFlags.JpegQuality, 80));
+        return bytes;
+    }
+
+    /// <summary>Images side by side (same height; the others are scaled), each with a caption drawn on top.</summary>
+    public static Mat SideBySide(params (Mat Image, string Caption)[] images)
+    {
+        if (images.Length == 0) throw new ArgumentException("no images");
+        int height = images[0].Image.Rows;
+        var parts = new List<Mat>();
+        try
+        {
+            foreach (var (image, caption) in images)
+            {
+                var part = new Mat();
+                Cv2.Resize(image, part, new Size(image.Cols * height / image.Rows, height));
+                Cv2.PutText(part, caption, new Point(8, 28), HersheyFonts.HersheySimplex, 0.8, Scalar.Black, 4, LineTypes.AntiAlias);
+                Cv2.PutText(part, caption, new Point(8, 28), HersheyFonts.HersheySimplex, 0.8, Scalar.White, 2, LineTypes.AntiAlias);
+                parts.Add(part);
+            }
+            var result = new Mat();
+            Cv2.HConcat(parts.ToArray(), result);
+            return result;
+        }
+        finally
+        {
+            parts.ForEach(p => p.Dispose());
+        }
+    }
+}

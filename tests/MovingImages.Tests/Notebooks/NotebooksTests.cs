@@ -1,0 +1,86 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Xunit.Abstractions;
+
+namespace MovingImages.Tests.Notebooks;
+
+/// <summary>Every notebook under notebooks/ runs through the runner with small parameters, and opens in Polyglot Notebooks.</summary>
+public class NotebooksTests(ITestOutputHelper output)
+{
+    static string NotebooksDir => Path.Combine(TestData.RepoRoot, "notebooks");
+
+    [Fact]
+    public void Notebooks_carry_the_metadata_polyglot_expects()
+    {
+        var files = Directory.GetFiles(NotebooksDir, "*.ipynb");
+        Assert.Equal(["01-locate-objects.ipynb", "02-fake-video.ipynb"], files.Select(Path.GetFileName).Order());
+        foreach (var file in files)
+        {
+            var json = JsonNode.Parse(File.ReadAllText(file))!;
+            Assert.Equal(4, json["nbformat"]!.GetValue<int>());
+            Assert.Equal(".net-csharp", json["metadata"]!["kernelspec"]!["name"]!.GetValue<string>());
+            Assert.Equal("csharp", json["metadata"]!["polyglot_notebook"]!["kernelInfo"]!["defaultKernelName"]!.GetValue<string>());
+            var cells = json["cells"]!.AsArray();
+            Assert.All(cells.Where(c => c!["cell_type"]!.GetValue<string>() == "code"), c =>
+            {
+                Assert.Equal("csharp", c!["metadata"]!["dotnet_interactive"]!["language"]!.GetValue<string>());
+                Assert.Equal("csharp", c["metadata"]!["polyglot_notebook"]!["kernelName"]!.GetValue<string>());
+                Assert.Empty(c["outputs"]!.AsArray()); // committed without outputs
+            });
+            Assert.Single(cells, c => c!["metadata"]?["tags"]?.AsArray().Any(t => t!.GetValue<string>() == "parameters") == true);
+        }
+    }
+
+    [Fact]
+    public void Every_notebook_executes_with_small_parameters()
+    {
+        var (_, _, weights) = SyntheticModels.Get("yolov3-tiny.cfg");
+        var outDir = TestData.NewTempDir("notebooks-out");
+        var sw = Stopwatch.StartNew();
+        var (code, stdout, stderr) = CliProcess.Run(["notebook", "run", NotebooksDir, "--out", outDir, "--timeout", "600",
+            "-p", $"cfgPath={TestData.Cfg("yolov3-tiny.cfg")}", "-p", $"weightsPath={weights}", "-p", $"namesPath={TestData.CocoNames}",
+            "-p", $"imagePath={TestData.Image("dog.jpg")}", "-p", $"videoPath={TestData.Shared("data", "video", "vtest.avi")}",
+            "-p", "inputSize=320", "-p", "maxFrames=12", "-p", "cameraFrames=5", "-p", "previewFrames=3"], TimeSpan.FromMinutes(15));
+        output.WriteLine($"{sw.Elapsed.TotalSeconds:0} s\n{stdout}\n{stderr}");
+        Assert.True(code == 0, stdout + stderr);
+
+        // 01: no errors; the image step shows the annotated photo, the video step a live frame, charts are PNG
+        var locate = Executed(outDir, "01-locate-objects.ipynb");
+        Assert.DoesNotContain(locate.SelectMany(c => c.Outputs), o => o["output_type"]!.GetValue<string>() == "error");
+        Assert.Contains(Cell(locate, "yolo.Detect(imagePath);").Outputs, o => Html(o).Contains("<img src=\"data:image/png;base64,"));
+        Assert.Contains(Cell(locate, "LiveView(view.Update)").Outputs, o => Html(o).Contains("<img src=\"data:image/jpeg;base64,"));
+        Assert.Contains(Cell(locate, "stats.LatencyChart()").Outputs, o => o["data"]?["image/png"] != null);
+        Assert.Contains(Cell(locate, "byConfidence").Outputs, o => o["data"]?["image/png"] != null);
+        Assert.Contains(locate, c => c.Tags.Contains("injected-parameters"));
+        // 02: the footage step shows frames
+        var fake = Executed(outDir, "02-fake-video.ipynb");
+        Assert.DoesNotContain(fake.SelectMany(c => c.Outputs), o => o["output_type"]!.GetValue<string>() == "error");
+        Assert.Contains(fake.SelectMany(c => c.Outputs), o => o["data"]?["image/png"] != null);
+
+        // The executed files are valid nbformat 4 (Debian's python3-nbformat, installed by .ci/run).
+        foreach (var file in Directory.GetFiles(outDir, "*.ipynb"))
+        {
+            var psi = new ProcessStartInfo("/usr/bin/python3", ["-c", "import nbformat,sys; nbformat.validate(nbformat.read(sys.argv[1], as_version=4)); print('valid')", file])
+            { RedirectStandardOutput = true, RedirectStandardError = true };
+            using var p = Process.Start(psi)!;
+            string o = p.StandardOutput.ReadToEnd(), e = p.StandardError.ReadToEnd();
+            p.WaitForExit();
+            Assert.True(p.ExitCode == 0 && o.Trim() == "valid", $"{file} is not valid nbformat (is python3-nbformat installed?): {e}");
+        }
+    }
+
+    sealed record ExecutedCell(string Source, IReadOnlyList<string> Tags, IReadOnlyList<JsonObject> Outputs);
+
+    static List<ExecutedCell> Executed(string dir, string name)
+    {
+        var json = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, name)))!;
+        return json["cells"]!.AsArray().Where(c => c!["cell_type"]!.GetValue<string>() == "code").Select(c => new ExecutedCell(
+            string.Concat(c!["source"]!.AsArray().Select(l => l!.GetValue<string>())),
+            c["metadata"]?["tags"]?.AsArray().Select(t => t!.GetValue<string>()).ToArray() ?? [],
+            c["outputs"]!.AsArray().Select(o => o!.AsObject()).ToArray())).ToList();
+    }
+
+    static ExecutedCell Cell(List<ExecutedCell> cells, string containing) => cells.Single(c => c.Source.Contains(containing, StringComparison.Ordinal));
+
+    static string Html(JsonObject output) => output["data"]?["text/html"]?.GetValue<string>() ?? "";
+}
