@@ -4,11 +4,12 @@ namespace MovingImages.Fetch;
 /// <param name="Name">File name (also looked up by this name in a local mirror folder).</param>
 /// <param name="Group">The fetch group: "yolov3", "samples".</param>
 /// <param name="Url">Public source.</param>
-/// <param name="Sha256">Expected SHA-256, lower-case hex.</param>
+/// <param name="Checksum">Expected SHA-256 as lower-case hex, or an npm-style integrity string "sha512-&lt;base64&gt;".</param>
 /// <param name="Size">Expected size in bytes, when published.</param>
 /// <param name="MirrorPath">Path inside a mirror folder laid out like the workplace's shared/ folder.</param>
 /// <param name="Destination">Where it goes, relative to the project root ("weights/…", "data/…").</param>
-public sealed record FetchItem(string Name, string Group, string Url, string Sha256, long? Size, string MirrorPath, string Destination);
+/// <param name="Unpack">For a .tgz: the folder inside it whose files are extracted next to <paramref name="Destination"/>.</param>
+public sealed record FetchItem(string Name, string Group, string Url, string Checksum, long? Size, string MirrorPath, string Destination, string? Unpack = null);
 
 /// <summary>Every file <c>movingimages fetch</c> knows, with its public source and checksum.</summary>
 public static class FetchManifest
@@ -31,6 +32,9 @@ public static class FetchManifest
         Sample("person.jpg", Darknet + "data/person.jpg", "cdcbab947e46110fc2b77784ac54ddbbab2640f1e44cb5e91fc8984a9793a7d1"),
         Sample("messi5.jpg", OpenCvSamples + "messi5.jpg", "1d570e49654e84c7a943918537bd9e5e1ef82920152e147c834006e235be97c9"),
         new("vtest.avi", "samples", OpenCvSamples + "vtest.avi", "45cddc9490be69345cbdab64ca583be65987e864ca408038e648db99e10516cf", null, "data/video/vtest.avi", "data/video/vtest.avi"),
+        new("face-api-1.7.15.tgz", "faces", "https://registry.npmjs.org/@vladmandic/face-api/-/face-api-1.7.15.tgz",
+            "sha512-WDMmK3CfNLo8jylWqMoQgf4nIst3M0fzx1dnac96wv/dvMTN4DxC/Pq1DGtduDk1lktCamQ3MIDXFnvrdHTXDw==", null,
+            "face-api-1.7.15.tgz", "weights/face-api/face-api-1.7.15.tgz", Unpack: "package/model/"),
         new("Megamind.avi", "samples", OpenCvSamples + "Megamind.avi", "0057387cb7e75c8fd1663b62cfdc51fa53f527795d0fe3c1fea2fd159d3130b5", null, "data/video/Megamind.avi", "data/video/Megamind.avi"),
     ];
 

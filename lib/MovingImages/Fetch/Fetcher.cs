@@ -99,16 +99,32 @@ public sealed class Fetcher
     /// <summary>Fetches one item. Failures are returned as outcomes with a message, never thrown (except cancellation).</summary>
     public async Task<FetchOutcome> FetchAsync(FetchItem item, IProgress<FetchProgress>? progress = null, CancellationToken cancellationToken = default)
     {
+        var outcome = await FetchFileAsync(item, progress, cancellationToken);
+        if (!outcome.Ok || item.Unpack == null) return outcome;
+        try
+        {
+            int files = TarGz.ExtractFolder(outcome.Path, item.Unpack, Path.GetDirectoryName(outcome.Path)!);
+            if (files == 0) return outcome with { Status = FetchStatus.Failed, Message = $"{item.Name}: has no files under {item.Unpack}" };
+            return outcome;
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException)
+        {
+            return outcome with { Status = FetchStatus.Failed, Message = $"{item.Name}: could not unpack: {e.Message}" };
+        }
+    }
+
+    async Task<FetchOutcome> FetchFileAsync(FetchItem item, IProgress<FetchProgress>? progress, CancellationToken cancellationToken)
+    {
         string dest = PathOf(item);
         try
         {
             Directory.CreateDirectory(Path.GetDirectoryName(dest)!);
             if (File.Exists(dest))
             {
-                if (await Sha256Async(dest, cancellationToken) == item.Sha256) return new(item, dest, FetchStatus.AlreadyPresent);
+                if (await ChecksumAsync(dest, item.Checksum, cancellationToken) == item.Checksum) return new(item, dest, FetchStatus.AlreadyPresent);
                 if (!Force)
                     return new(item, dest, FetchStatus.Failed,
-                        $"{dest} exists but is not the published file (SHA-256 differs). It was left as it is; move it away or fetch with --force (it is then kept as {Path.GetFileName(dest)}.bak).");
+                        $"{dest} exists but is not the published file (its checksum differs). It was left as it is; move it away or fetch with --force (it is then kept as {Path.GetFileName(dest)}.bak).");
             }
             string? mirrored = FindInMirror(item);
             if (mirrored != null)
@@ -198,15 +214,24 @@ public sealed class Fetcher
     async Task VerifyAndPlaceAsync(FetchItem item, string tmp, string dest, CancellationToken ct)
     {
         long size = new FileInfo(tmp).Length;
-        string sha = await Sha256Async(tmp, ct);
-        if ((item.Size is { } expected && size != expected) || sha != item.Sha256)
+        string sum = await ChecksumAsync(tmp, item.Checksum, ct);
+        if ((item.Size is { } expected && size != expected) || sum != item.Checksum)
         {
             File.Delete(tmp);
+            string kind = item.Checksum.StartsWith("sha512-", StringComparison.Ordinal) ? "integrity" : "SHA-256";
             throw new FetchChecksumException(
-                $"{item.Name}: got {size:N0} bytes with SHA-256 {sha}, expected {(item.Size is { } s ? $"{s:N0} bytes with " : "")}SHA-256 {item.Sha256}; the download was discarded.");
+                $"{item.Name}: got {size:N0} bytes with {kind} {sum}, expected {(item.Size is { } s ? $"{s:N0} bytes with " : "")}{kind} {item.Checksum}; the download was discarded.");
         }
         if (File.Exists(dest)) File.Move(dest, dest + ".bak", overwrite: true); // only reached with Force
         File.Move(tmp, dest);
+    }
+
+    /// <summary>The file's checksum in the form of <paramref name="expected"/>: npm's "sha512-&lt;base64&gt;", else SHA-256 hex.</summary>
+    public static async Task<string> ChecksumAsync(string path, string expected, CancellationToken ct = default)
+    {
+        if (!expected.StartsWith("sha512-", StringComparison.Ordinal)) return await Sha256Async(path, ct);
+        await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, useAsync: true);
+        return "sha512-" + Convert.ToBase64String(await SHA512.HashDataAsync(stream, ct));
     }
 
     /// <summary>SHA-256 of a file as lower-case hex.</summary>

@@ -1,0 +1,82 @@
+using System.Text.Json.Nodes;
+using MovingImages.Faces;
+
+namespace MovingImages.Tests.Faces;
+
+public class TfjsWeightsTests
+{
+    /// <summary>A copy of the tiny detector's manifest and shard that a test may damage.</summary>
+    static (string Manifest, string Bin) Copy()
+    {
+        var dir = TestData.NewTempDir("tfjs");
+        string manifest = Path.Combine(dir, TinyFaceDetector.ManifestName), bin = Path.Combine(dir, "tiny_face_detector_model.bin");
+        File.Copy(Path.Combine(FaceModels.Directory, TinyFaceDetector.ManifestName), manifest);
+        File.Copy(Path.Combine(FaceModels.Directory, "tiny_face_detector_model.bin"), bin);
+        return (manifest, bin);
+    }
+
+    [Fact]
+    public void Loads_dequantises_and_converts_layouts()
+    {
+        using var w = TfjsWeights.Load(Path.Combine(FaceModels.Directory, TinyFaceDetector.ManifestName));
+        Assert.Equal(19, w.Names.Count);
+        Assert.Equal([3L, 3, 3, 16], w.Get("conv0/filters").shape);
+        Assert.Equal([16L, 3, 3, 3], w.Conv("conv0/filters").shape);             // HWIO → OIHW
+        Assert.Equal([16L, 1, 3, 3], w.Depthwise("conv1/depthwise_filter").shape); // [h,w,in,1] → [in,1,h,w]
+        // element mapping: OIHW[o,i,y,x] == HWIO[y,x,i,o]
+        Assert.Equal(w.Get("conv0/filters")[2, 1, 0, 5].item<float>(), w.Conv("conv0/filters")[5, 0, 2, 1].item<float>());
+        Assert.Equal(w.Get("conv1/depthwise_filter")[0, 2, 7, 0].item<float>(), w.Depthwise("conv1/depthwise_filter")[7, 0, 0, 2].item<float>());
+        // uint8 quantisation: every value is min + k·scale for an integer k in 0..255
+        var bias = w.Get("conv0/bias").data<float>().ToArray();
+        Assert.All(bias, v => { double k = (v - -0.9211046672334858) / 0.005263455241334205; Assert.InRange(Math.Abs(k - Math.Round(k)), 0, 1e-3); Assert.InRange(k, -0.01, 255.01); });
+        var e = Assert.Throws<TfjsWeightsException>(() => w.Get("conv0/bias", 17));
+        Assert.Contains("'conv0/bias' is [16], expected [17]", e.Message);
+    }
+
+    [Fact]
+    public void A_truncated_bin_is_rejected_naming_the_tensor()
+    {
+        var (manifest, bin) = Copy();
+        var bytes = File.ReadAllBytes(bin);
+        File.WriteAllBytes(bin, bytes[..(bytes.Length - 100)]);
+        var e = Assert.Throws<TfjsWeightsException>(() => TfjsWeights.Load(manifest));
+        Assert.Contains("tensor 'conv8/", e.Message);
+        Assert.Contains("truncated", e.Message);
+    }
+
+    [Fact]
+    public void A_manifest_whose_shapes_do_not_add_up_is_rejected()
+    {
+        var (manifest, _) = Copy();
+        var json = JsonNode.Parse(File.ReadAllText(manifest))!;
+        json[0]!["weights"]![1]!["shape"] = new JsonArray(8); // conv0/bias: 16 → 8 values
+        File.WriteAllText(manifest, json.ToJsonString());
+        var e = Assert.Throws<TfjsWeightsException>(() => TfjsWeights.Load(manifest));
+        Assert.Contains("do not match", e.Message);
+    }
+
+    [Fact]
+    public void An_unknown_dtype_is_rejected()
+    {
+        var (manifest, _) = Copy();
+        var json = JsonNode.Parse(File.ReadAllText(manifest))!;
+        json[0]!["weights"]![0]!["quantization"]!["dtype"] = "int4";
+        File.WriteAllText(manifest, json.ToJsonString());
+        var e = Assert.Throws<TfjsWeightsException>(() => TfjsWeights.Load(manifest));
+        Assert.Contains("'conv0/filters' uses quantization dtype 'int4'", e.Message);
+        json[0]!["weights"]![0]!["dtype"] = "int32";
+        File.WriteAllText(manifest, json.ToJsonString());
+        Assert.Contains("dtype 'int32'", Assert.Throws<TfjsWeightsException>(() => TfjsWeights.Load(manifest)).Message);
+        Assert.Throws<FileNotFoundException>(() => TfjsWeights.Load("/nonexistent/x-weights_manifest.json"));
+    }
+
+    [Fact]
+    public void Tf_same_padding_puts_the_extra_pixel_after()
+    {
+        Assert.Equal((0, 1), TfOps.SamePadding(13, 2, 1));
+        Assert.Equal((0, 1), TfOps.SamePadding(207, 2, 2));
+        Assert.Equal((0, 0), TfOps.SamePadding(208, 2, 2));
+        Assert.Equal((0, 1), TfOps.SamePadding(300, 3, 2));
+        Assert.Equal((1, 1), TfOps.SamePadding(300, 3, 1));
+    }
+}
