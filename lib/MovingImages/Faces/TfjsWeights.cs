@@ -8,7 +8,7 @@ namespace MovingImages.Faces;
 public sealed class TfjsWeightsException(string message) : IOException(message);
 
 /// <summary>
-/// TensorFlow.js weights: a <c>*-weights_manifest.json</c> (groups of shard paths and per-tensor name, shape, dtype and
+/// TensorFlow.js weights: a <c>*-weights_manifest.json</c> (groups of shard paths and per-tensor name, shape, dtype (float32 or int32, read as float) and
 /// optional uint8/uint16/float16 quantisation) and its <c>.bin</c> shards, read into named float32 tensors (TF layouts:
 /// convolution filters HWIO, depthwise filters [h, w, in, multiplier]); <see cref="Conv"/> and <see cref="Depthwise"/>
 /// convert them to torch's.
@@ -59,7 +59,7 @@ public sealed class TfjsWeights : IDisposable
                         long[] shape = w.GetProperty("shape").EnumerateArray().Select(d => d.GetInt64()).ToArray();
                         long count = shape.Aggregate(1L, (a, b) => a * b);
                         string dtype = w.GetProperty("dtype").GetString()!;
-                        if (dtype != "float32") throw new TfjsWeightsException($"{name}: tensor '{tensorName}' has dtype '{dtype}'; only float32 tensors are supported");
+                        if (dtype is not ("float32" or "int32")) throw new TfjsWeightsException($"{name}: tensor '{tensorName}' has dtype '{dtype}'; expected float32 or int32");
                         float[] values;
                         if (w.TryGetProperty("quantization", out var q))
                         {
@@ -86,7 +86,9 @@ public sealed class TfjsWeights : IDisposable
                         {
                             Need(bytes, offset, count * 4, name, tensorName, shape);
                             values = new float[count];
-                            Buffer.BlockCopy(bytes, offset, values, 0, (int)(count * 4));
+                            if (dtype == "int32")
+                                for (int i = 0; i < count; i++) values[i] = BitConverter.ToInt32(bytes, offset + 4 * i);
+                            else Buffer.BlockCopy(bytes, offset, values, 0, (int)(count * 4));
                             offset += (int)(count * 4);
                         }
                         tensors[tensorName] = torch.tensor(values, shape);
