@@ -59,3 +59,26 @@ public class SsdMobilenetv1Tests(ITestOutputHelper output)
         }
     }
 }
+
+public class FaceLandmark68NetTests(ITestOutputHelper output)
+{
+    [Theory]
+    [InlineData("sample1.jpg")]
+    [InlineData("sample2.jpg")]
+    public void Landmarks_match_face_api_within_a_pixel_and_a_half(string image)
+    {
+        using var net = FaceLandmark68Net.Load(FaceModels.Directory, torch.CPU);
+        using var mat = ImageFiles.Read(TestData.Shared("data", "faces", image));
+        foreach (var face in TinyFaceDetectorTests.Reference(image).GetProperty("ssd").EnumerateArray())
+        {
+            var box = new Box(face.GetProperty("x").GetSingle(), face.GetProperty("y").GetSingle(), face.GetProperty("w").GetSingle(), face.GetProperty("h").GetSingle());
+            var expected = face.GetProperty("landmarks68").EnumerateArray().Select(p => (X: p[0].GetSingle(), Y: p[1].GetSingle())).ToArray();
+            var ours = net.Detect(mat, box);
+            Assert.Equal(68, ours.Length);
+            double mean = ours.Zip(expected, (a, e) => Math.Sqrt((a.X - e.X) * (a.X - e.X) + (a.Y - e.Y) * (a.Y - e.Y))).Average();
+            double max = ours.Zip(expected, (a, e) => Math.Sqrt((a.X - e.X) * (a.X - e.X) + (a.Y - e.Y) * (a.Y - e.Y))).Max();
+            output.WriteLine($"{image} face at {box}: mean {mean:0.000} px, max {max:0.000} px");
+            Assert.True(mean <= 1.5, $"mean landmark distance {mean:0.00} px");
+        }
+    }
+}
