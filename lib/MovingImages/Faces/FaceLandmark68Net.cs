@@ -4,6 +4,7 @@ using OpenCvSharp;
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
+using Size = OpenCvSharp.Size;
 
 namespace MovingImages.Faces;
 
@@ -46,10 +47,10 @@ public sealed class FaceLandmark68Net : IDisposable
     }
 
     /// <summary>The 68 landmarks of the face in <paramref name="box"/> (a detection box in image pixels), in image pixels.</summary>
-    public Point2f[] Detect(Mat image, Box box)
+    public FaceLandmarks68 Detect(Mat image, Box box)
     {
         var crop = FaceCrop.CutOut(image, box);
-        if (crop == null) return [];
+        if (crop == null) return new FaceLandmarks68([], new Size(0, 0));
         using (crop)
         {
             using var scope = torch.NewDisposeScope();
@@ -65,7 +66,7 @@ public sealed class FaceLandmark68Net : IDisposable
                 float rx = (output[2 * i] * InputSize - padX) / w, ry = (output[2 * i + 1] * InputSize - padY) / h;
                 points[i] = new Point2f(rx * crop.Cols + box.X, ry * crop.Rows + box.Y); // shifted by the (unfloored) box, as face-api
             }
-            return points;
+            return new FaceLandmarks68(points, new Size(crop.Cols, crop.Rows));
         }
     }
 
@@ -104,6 +105,39 @@ public sealed class FaceLandmark68Net : IDisposable
     {
         foreach (var t in new[] { _conv0, _bias0, _fcWeights, _fcBias }) t.Dispose();
         foreach (var s in _blocks.SelectMany(b => b)) { s.Depthwise.Dispose(); s.Pointwise.Dispose(); s.Bias.Dispose(); }
+    }
+}
+
+/// <summary>68 facial landmarks in image pixels (dlib's order: jaw 0–16, brows 17–26, nose 27–35, eyes 36–47, mouth 48–67).</summary>
+/// <param name="Points">The points.</param>
+/// <param name="Crop">Size of the face crop they were found in (face-api's alignment uses it).</param>
+public sealed record FaceLandmarks68(Point2f[] Points, Size Crop)
+{
+    static Point2f Center(IEnumerable<Point2f> pts)
+    {
+        var list = pts.ToArray();
+        return new Point2f(list.Sum(p => p.X) / list.Length, list.Sum(p => p.Y) / list.Length);
+    }
+
+    /// <summary>Centre of the left eye (points 36–41).</summary>
+    public Point2f LeftEye => Center(Points[36..42]);
+    /// <summary>Centre of the right eye (points 42–47).</summary>
+    public Point2f RightEye => Center(Points[42..48]);
+    /// <summary>Centre of the mouth (points 48–67).</summary>
+    public Point2f Mouth => Center(Points[48..68]);
+
+    /// <summary>
+    /// face-api's dlib-style alignment box for the descriptor network: a square of side (mean eye–mouth distance / 0.45)
+    /// placed by the centre of eyes and mouth (0.5 across, 0.43 down).
+    /// </summary>
+    public Box DlibAlignmentBox()
+    {
+        var (l, r, m) = (LeftEye, RightEye, Mouth);
+        double Dist(Point2f a) => Math.Sqrt((m.X - a.X) * (m.X - a.X) + (m.Y - a.Y) * (m.Y - a.Y));
+        double size = Math.Floor((Dist(l) + Dist(r)) / 2 / 0.45);
+        double cx = (l.X + r.X + m.X) / 3, cy = (l.Y + r.Y + m.Y) / 3;
+        double x = Math.Floor(Math.Max(0, cx - 0.5 * size)), y = Math.Floor(Math.Max(0, cy - 0.43 * size));
+        return new Box((float)x, (float)y, (float)Math.Min(size, Crop.Width + x), (float)Math.Min(size, Crop.Height + y));
     }
 }
 

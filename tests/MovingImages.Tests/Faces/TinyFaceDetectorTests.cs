@@ -73,12 +73,43 @@ public class FaceLandmark68NetTests(ITestOutputHelper output)
         {
             var box = new Box(face.GetProperty("x").GetSingle(), face.GetProperty("y").GetSingle(), face.GetProperty("w").GetSingle(), face.GetProperty("h").GetSingle());
             var expected = face.GetProperty("landmarks68").EnumerateArray().Select(p => (X: p[0].GetSingle(), Y: p[1].GetSingle())).ToArray();
-            var ours = net.Detect(mat, box);
+            var ours = net.Detect(mat, box).Points;
             Assert.Equal(68, ours.Length);
             double mean = ours.Zip(expected, (a, e) => Math.Sqrt((a.X - e.X) * (a.X - e.X) + (a.Y - e.Y) * (a.Y - e.Y))).Average();
             double max = ours.Zip(expected, (a, e) => Math.Sqrt((a.X - e.X) * (a.X - e.X) + (a.Y - e.Y) * (a.Y - e.Y))).Max();
             output.WriteLine($"{image} face at {box}: mean {mean:0.000} px, max {max:0.000} px");
             Assert.True(mean <= 1.5, $"mean landmark distance {mean:0.00} px");
         }
+    }
+}
+
+public class FaceRecognitionNetTests(ITestOutputHelper output)
+{
+    [Theory]
+    [InlineData("sample1.jpg")]
+    [InlineData("sample2.jpg")]
+    public void Descriptors_match_face_api(string image)
+    {
+        using var landmarks = FaceLandmark68Net.Load(FaceModels.Directory, torch.CPU);
+        using var net = FaceRecognitionNet.Load(FaceModels.Directory, torch.CPU);
+        using var mat = ImageFiles.Read(TestData.Shared("data", "faces", image));
+        var descriptors = new List<float[]>();
+        var references = new List<float[]>();
+        foreach (var face in TinyFaceDetectorTests.Reference(image).GetProperty("ssd").EnumerateArray())
+        {
+            var box = new Box(face.GetProperty("x").GetSingle(), face.GetProperty("y").GetSingle(), face.GetProperty("w").GetSingle(), face.GetProperty("h").GetSingle());
+            var expected = face.GetProperty("descriptor").EnumerateArray().Select(v => v.GetSingle()).ToArray();
+            var ours = net.Describe(mat, landmarks.Detect(mat, box));
+            float distance = FaceRecognitionNet.Distance(ours, expected);
+            output.WriteLine($"{image} face at {box}: L2 to face-api's descriptor {distance:0.00000}");
+            Assert.Equal(128, ours.Length);
+            Assert.True(distance <= 0.02f, $"descriptor distance {distance}");
+            descriptors.Add(ours);
+            references.Add(expected);
+        }
+        // the same-person decisions between the faces of the photo are face-api's
+        for (int i = 0; i < descriptors.Count; i++)
+            for (int j = i + 1; j < descriptors.Count; j++)
+                Assert.Equal(FaceRecognitionNet.Distance(references[i], references[j]), FaceRecognitionNet.Distance(descriptors[i], descriptors[j]), 1e-3f);
     }
 }

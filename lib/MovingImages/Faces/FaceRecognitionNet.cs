@@ -1,0 +1,123 @@
+using MovingImages.Imaging;
+using MovingImages.ObjectDetection;
+using OpenCvSharp;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace MovingImages.Faces;
+
+/// <summary>
+/// face-api's face recognition network (dlib's ResNet-34-style face descriptor) on TorchSharp: a 150×150 aligned face
+/// in, a 128-d descriptor out. Two faces whose descriptors are less than 0.6 apart (Euclidean) are the same person,
+/// as in dlib and face_recognition.
+/// </summary>
+public sealed class FaceRecognitionNet : IDisposable
+{
+    /// <summary>The manifest's file name in face-api's model folder.</summary>
+    public const string ManifestName = "face_recognition_model-weights_manifest.json";
+    /// <summary>The distance under which two descriptors are taken to be the same person.</summary>
+    public const float SamePersonDistance = 0.6f;
+    const int InputSize = 150;
+    static readonly float[] MeanRgb = [122.782f, 117.001f, 104.298f];
+
+    sealed record ConvLayer(Tensor Filters, Tensor Bias, Tensor Scale, Tensor Shift);
+    sealed record Residual(ConvLayer Conv1, ConvLayer Conv2, bool Down);
+
+    readonly ConvLayer _down;
+    readonly Residual[] _layers;
+    readonly Tensor _fc;
+
+    FaceRecognitionNet(TfjsWeights w, Device device)
+    {
+        Device = device;
+        ConvLayer Layer(string p) => new(w.Conv($"{p}/conv/filters").to(device), w.Get($"{p}/conv/bias").to(device),
+            w.Get($"{p}/scale/weights").view(1, -1, 1, 1).to(device), w.Get($"{p}/scale/biases").view(1, -1, 1, 1).to(device));
+        _down = Layer("conv32_down");
+        string[] names = ["conv32_1", "conv32_2", "conv32_3", "conv64_down", "conv64_1", "conv64_2", "conv64_3",
+            "conv128_down", "conv128_1", "conv128_2", "conv256_down", "conv256_1", "conv256_2", "conv256_down_out"];
+        _layers = names.Select(n => new Residual(Layer($"{n}/conv1"), Layer($"{n}/conv2"), n.Contains("down"))).ToArray();
+        _fc = w.Get("fc", 256, 128).to(device);
+    }
+
+    /// <summary>Where the network runs.</summary>
+    public Device Device { get; }
+
+    /// <summary>Loads the weights from face-api's model folder.</summary>
+    public static FaceRecognitionNet Load(string modelDirectory, Device? device = null)
+    {
+        using var weights = TfjsWeights.Load(Path.Combine(modelDirectory, ManifestName));
+        return new FaceRecognitionNet(weights, device ?? Runtime.TorchRuntime.DefaultDevice);
+    }
+
+    /// <summary>The descriptor of the face with these landmarks (cut out at face-api's dlib alignment box).</summary>
+    public float[] Describe(Mat image, FaceLandmarks68 landmarks) => Describe(image, landmarks.DlibAlignmentBox());
+
+    /// <summary>The descriptor of the face in <paramref name="alignedBox"/> (image pixels).</summary>
+    public float[] Describe(Mat image, Box alignedBox)
+    {
+        using var crop = FaceCrop.CutOut(image, alignedBox);
+        if (crop == null) return new float[128];
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        return Forward(Preprocess(crop)).to(torch.CPU).contiguous().data<float>().ToArray();
+    }
+
+    /// <summary>Euclidean distance between two descriptors.</summary>
+    public static float Distance(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        if (a.Length != b.Length) throw new ArgumentException($"descriptors of different lengths ({a.Length}, {b.Length})");
+        double sum = 0;
+        for (int i = 0; i < a.Length; i++) sum += (a[i] - b[i]) * (a[i] - b[i]);
+        return (float)Math.Sqrt(sum);
+    }
+
+    internal Tensor Preprocess(Mat crop)
+    {
+        using var scope = torch.NewDisposeScope();
+        var rgb = FaceCrop.PadToSquareCentred(ImageTensor.ToRgbTensor(crop, Device) * 255f);
+        var resized = TfOps.ResizeBilinearLegacy(rgb, InputSize, InputSize);
+        var mean = torch.tensor(MeanRgb, device: Device).view(1, 3, 1, 1);
+        return ((resized - mean) / 255f).MoveToOuterDisposeScope();
+    }
+
+    static Tensor Apply(Tensor x, ConvLayer c, bool down, bool relu)
+    {
+        var y = down ? F.conv2d(x, c.Filters, c.Bias, strides: [2, 2]) : TfOps.ConvSame(x, c.Filters, c.Bias, 1);
+        y = y * c.Scale + c.Shift;
+        return relu ? F.relu(y) : y;
+    }
+
+    internal Tensor Forward(Tensor x)
+    {
+        using var scope = torch.NewDisposeScope();
+        var y = Apply(x, _down, down: true, relu: true);
+        y = F.max_pool2d(y, [3, 3], [2, 2]);
+        foreach (var layer in _layers)
+        {
+            var o = Apply(y, layer.Conv1, layer.Down, relu: true);
+            o = Apply(o, layer.Conv2, down: false, relu: false);
+            var shortcut = y;
+            if (layer.Down)
+            {
+                shortcut = F.avg_pool2d(y, [2, 2], [2, 2]);
+                if (shortcut.shape[2] != o.shape[2] || shortcut.shape[3] != o.shape[3])
+                    o = F.pad(o, [0, shortcut.shape[3] - o.shape[3], 0, shortcut.shape[2] - o.shape[2]]); // zeros after, as face-api
+                if (shortcut.shape[1] != o.shape[1])
+                    shortcut = F.pad(shortcut, [0, 0, 0, 0, 0, o.shape[1] - shortcut.shape[1]]);           // zero channels after
+            }
+            y = F.relu(o + shortcut);
+        }
+        return y.mean([2, 3]).matmul(_fc).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Releases the weights.</summary>
+    public void Dispose()
+    {
+        foreach (var c in new[] { _down }.Concat(_layers.SelectMany(l => new[] { l.Conv1, l.Conv2 })))
+        {
+            c.Filters.Dispose(); c.Bias.Dispose(); c.Scale.Dispose(); c.Shift.Dispose();
+        }
+        _fc.Dispose();
+    }
+}
