@@ -21,6 +21,7 @@ public static class CliApp
             WeightsCommand.Create(io),
             DemoCommand.Create(io),
             NotebookCommand.Create(io),
+            FacesCommand.Create(io),
         };
         var config = new InvocationConfiguration { Output = io.Out, Error = io.Err, EnableDefaultExceptionHandler = false };
         try

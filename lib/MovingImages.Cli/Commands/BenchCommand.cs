@@ -18,6 +18,7 @@ internal static class BenchCommand
         var command = new Command("bench", "Measure speed side by side with a peer implementation.");
         command.Subcommands.Add(Locate(io));
         command.Subcommands.Add(VideoBench(io));
+        command.Subcommands.Add(FacesCommand.Bench(io));
         return command;
     }
 

@@ -8,8 +8,9 @@ namespace MovingImages.Fetch;
 /// <param name="Size">Expected size in bytes, when published.</param>
 /// <param name="MirrorPath">Path inside a mirror folder laid out like the workplace's shared/ folder.</param>
 /// <param name="Destination">Where it goes, relative to the project root ("weights/…", "data/…").</param>
-/// <param name="Unpack">For a .tgz: the folder inside it whose files are extracted next to <paramref name="Destination"/>.</param>
-public sealed record FetchItem(string Name, string Group, string Url, string Checksum, long? Size, string MirrorPath, string Destination, string? Unpack = null);
+/// <param name="Unpack">For a .tgz: folders inside it whose files are extracted, each to a folder relative to the project root.</param>
+public sealed record FetchItem(string Name, string Group, string Url, string Checksum, long? Size, string MirrorPath, string Destination,
+    IReadOnlyList<(string Folder, string Destination)>? Unpack = null);
 
 /// <summary>Every file <c>movingimages fetch</c> knows, with its public source and checksum.</summary>
 public static class FetchManifest
@@ -34,7 +35,7 @@ public static class FetchManifest
         new("vtest.avi", "samples", OpenCvSamples + "vtest.avi", "45cddc9490be69345cbdab64ca583be65987e864ca408038e648db99e10516cf", null, "data/video/vtest.avi", "data/video/vtest.avi"),
         new("face-api-1.7.15.tgz", "faces", "https://registry.npmjs.org/@vladmandic/face-api/-/face-api-1.7.15.tgz",
             "sha512-WDMmK3CfNLo8jylWqMoQgf4nIst3M0fzx1dnac96wv/dvMTN4DxC/Pq1DGtduDk1lktCamQ3MIDXFnvrdHTXDw==", null,
-            "face-api-1.7.15.tgz", "weights/face-api/face-api-1.7.15.tgz", Unpack: "package/model/"),
+            "face-api-1.7.15.tgz", "weights/face-api/face-api-1.7.15.tgz", Unpack: [("package/model/", "weights/face-api"), ("package/demo/", "data/faces")]),
         new("Megamind.avi", "samples", OpenCvSamples + "Megamind.avi", "0057387cb7e75c8fd1663b62cfdc51fa53f527795d0fe3c1fea2fd159d3130b5", null, "data/video/Megamind.avi", "data/video/Megamind.avi"),
     ];
 

@@ -103,8 +103,11 @@ public sealed class Fetcher
         if (!outcome.Ok || item.Unpack == null) return outcome;
         try
         {
-            int files = TarGz.ExtractFolder(outcome.Path, item.Unpack, Path.GetDirectoryName(outcome.Path)!);
-            if (files == 0) return outcome with { Status = FetchStatus.Failed, Message = $"{item.Name}: has no files under {item.Unpack}" };
+            foreach (var (folder, destination) in item.Unpack)
+            {
+                int files = TarGz.ExtractFolder(outcome.Path, folder, Path.Combine(Root, destination), f => f.EndsWith(".json") || f.EndsWith(".bin") || f.EndsWith(".jpg"));
+                if (files == 0) return outcome with { Status = FetchStatus.Failed, Message = $"{item.Name}: has no files under {folder}" };
+            }
             return outcome;
         }
         catch (Exception e) when (e is IOException or InvalidDataException)

@@ -9,9 +9,9 @@ public static class TarGz
     /// <summary>
     /// Extracts the regular files directly under <paramref name="folder"/> (e.g. "package/model/") into
     /// <paramref name="destination"/>, each written atomically; files already there with the same size are kept.
-    /// Returns how many files the folder holds.
+    /// Returns how many files were taken (those <paramref name="include"/> accepts, or all).
     /// </summary>
-    public static int ExtractFolder(string archive, string folder, string destination)
+    public static int ExtractFolder(string archive, string folder, string destination, Func<string, bool>? include = null)
     {
         Directory.CreateDirectory(destination);
         using var file = File.OpenRead(archive);
@@ -25,6 +25,7 @@ public static class TarGz
             if (!name.StartsWith(folder, StringComparison.Ordinal)) continue;
             string rest = name[folder.Length..];
             if (rest.Length == 0 || rest.Contains('/') || rest.Contains("..", StringComparison.Ordinal)) continue;
+            if (include != null && !include(rest)) continue;
             count++;
             string target = Path.Combine(destination, rest);
             if (File.Exists(target) && new FileInfo(target).Length == entry.Length) continue;

@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
-using MovingImages.Faces;
+using MovingImages.FaceAnalysis;
 
-namespace MovingImages.Tests.Faces;
+namespace MovingImages.Tests.FaceAnalysis;
 
 public class TfjsWeightsTests
 {

@@ -1,6 +1,6 @@
 using MovingImages.Fetch;
 
-namespace MovingImages.Tests.Faces;
+namespace MovingImages.Tests.FaceAnalysis;
 
 /// <summary>
 /// The real face-api models, fetched once from the npm registry (which this project's machines and CI can reach) into a

@@ -2,7 +2,7 @@ using System.Text.Json;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MovingImages.Faces;
+namespace MovingImages.FaceAnalysis;
 
 /// <summary>A tfjs weights file that cannot be used; the message names the file and tensor.</summary>
 public sealed class TfjsWeightsException(string message) : IOException(message);

@@ -1,11 +1,11 @@
 using System.Text.Json;
-using MovingImages.Faces;
+using MovingImages.FaceAnalysis;
 using MovingImages.Imaging;
 using MovingImages.ObjectDetection;
 using TorchSharp;
 using Xunit.Abstractions;
 
-namespace MovingImages.Tests.Faces;
+namespace MovingImages.Tests.FaceAnalysis;
 
 public class TinyFaceDetectorTests(ITestOutputHelper output)
 {

@@ -5,7 +5,7 @@ using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
-namespace MovingImages.Faces;
+namespace MovingImages.FaceAnalysis;
 
 /// <summary>Options of the SSD face detector (face-api's SsdMobilenetv1Options).</summary>
 /// <param name="MinConfidence">Minimum score.</param>
@@ -107,10 +107,7 @@ public sealed class SsdMobilenetv1 : IDisposable
     internal Tensor Preprocess(Mat image)
     {
         using var scope = torch.NewDisposeScope();
-        var rgb = ImageTensor.ToRgbTensor(image, Device) * 255f;
-        long h = rgb.shape[2], w = rgb.shape[3], side = Math.Max(h, w);
-        var square = F.pad(rgb, [0, side - w, 0, side - h]);
-        return (TfOps.ResizeBilinearLegacy(square, InputSize, InputSize) / 127.5f - 1f).MoveToOuterDisposeScope();
+        return (TfOps.SquareResize(image, InputSize, centred: false, Device) / 127.5f - 1f).MoveToOuterDisposeScope();
     }
 
     static Tensor Relu6(Tensor x) => x.clamp(0, 6);

@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 using Size = OpenCvSharp.Size;
 
-namespace MovingImages.Faces;
+namespace MovingImages.FaceAnalysis;
 
 /// <summary>
 /// face-api's 68-point landmark network on TorchSharp: four dense blocks of depthwise-separable convolutions (TF "same"
@@ -74,8 +74,7 @@ public sealed class FaceLandmark68Net : IDisposable
     internal Tensor Preprocess(Mat crop)
     {
         using var scope = torch.NewDisposeScope();
-        var rgb = FaceCrop.PadToSquareCentred(ImageTensor.ToRgbTensor(crop, Device) * 255f);
-        var resized = TfOps.ResizeBilinearLegacy(rgb, InputSize, InputSize);
+        var resized = TfOps.SquareResize(crop, InputSize, centred: true, Device);
         var mean = torch.tensor(MeanRgb, device: Device).view(1, 3, 1, 1);
         return ((resized - mean) / 255f).MoveToOuterDisposeScope();
     }
@@ -152,15 +151,5 @@ internal static class FaceCrop
         int ix = (int)MathF.Floor(x), iy = (int)MathF.Floor(y), iw = (int)MathF.Floor(w), ih = (int)MathF.Floor(h);
         if (iw <= 0 || ih <= 0) return null;
         return new Mat(image, new Rect(ix, iy, iw, ih)).Clone();
-    }
-
-    /// <summary>face-api's padToSquare(isCenterImage: true): zeros, Math.round(diff / 2) after, the rest before.</summary>
-    public static Tensor PadToSquareCentred(Tensor x)
-    {
-        long h = x.shape[2], w = x.shape[3];
-        if (h == w) return x.alias();
-        long diff = Math.Abs(h - w);
-        long after = (long)Math.Floor(diff * 0.5 + 0.5), before = diff - after;
-        return h > w ? F.pad(x, [before, after, 0, 0]) : F.pad(x, [0, 0, before, after]);
     }
 }

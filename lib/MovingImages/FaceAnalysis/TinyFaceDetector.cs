@@ -5,7 +5,7 @@ using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
-namespace MovingImages.Faces;
+namespace MovingImages.FaceAnalysis;
 
 /// <summary>A face found in an image: its box in image pixels and the detector's score.</summary>
 /// <param name="Box">Where, in original-image pixels.</param>
@@ -96,10 +96,7 @@ public sealed class TinyFaceDetector : IDisposable
     internal Tensor Preprocess(Mat image, int size)
     {
         using var scope = torch.NewDisposeScope();
-        var rgb = ImageTensor.ToRgbTensor(image, Device) * 255f;             // 1×3×H×W, 0–255
-        long h = rgb.shape[2], w = rgb.shape[3], side = Math.Max(h, w);
-        var square = F.pad(rgb, [0, side - w, 0, side - h]);
-        var resized = TfOps.ResizeBilinearLegacy(square, size, size);
+        var resized = TfOps.SquareResize(image, size, centred: false, Device);
         var mean = torch.tensor(MeanRgb, device: Device).view(1, 3, 1, 1);
         return ((resized - mean) / 255f).MoveToOuterDisposeScope();
     }

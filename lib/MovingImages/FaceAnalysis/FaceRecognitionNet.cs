@@ -5,7 +5,7 @@ using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
-namespace MovingImages.Faces;
+namespace MovingImages.FaceAnalysis;
 
 /// <summary>
 /// face-api's face recognition network (dlib's ResNet-34-style face descriptor) on TorchSharp: a 150×150 aligned face
@@ -75,8 +75,7 @@ public sealed class FaceRecognitionNet : IDisposable
     internal Tensor Preprocess(Mat crop)
     {
         using var scope = torch.NewDisposeScope();
-        var rgb = FaceCrop.PadToSquareCentred(ImageTensor.ToRgbTensor(crop, Device) * 255f);
-        var resized = TfOps.ResizeBilinearLegacy(rgb, InputSize, InputSize);
+        var resized = TfOps.SquareResize(crop, InputSize, centred: true, Device);
         var mean = torch.tensor(MeanRgb, device: Device).view(1, 3, 1, 1);
         return ((resized - mean) / 255f).MoveToOuterDisposeScope();
     }
