@@ -1,0 +1,174 @@
+using OpenCvSharp;
+
+namespace MovingImages.FaceAnalysis;
+
+/// <summary>A face warped to a canonical pose, with the matrices to get there and back.</summary>
+/// <param name="Image">The aligned crop (size × size, 8-bit BGR). The caller disposes it.</param>
+/// <param name="ToCrop">2×3 similarity from image pixels to crop pixels.</param>
+/// <param name="ToImage">2×3 inverse: crop pixels back to image pixels.</param>
+/// <param name="Landmarks">The landmarks in crop pixels.</param>
+public sealed record AlignedFace(Mat Image, double[,] ToCrop, double[,] ToImage, Point2f[] Landmarks) : IDisposable
+{
+    /// <summary>Releases the crop.</summary>
+    public void Dispose() => Image.Dispose();
+}
+
+/// <summary>
+/// Aligns faces as faceswap does: a similarity transform (Umeyama's least squares, with scale) from landmarks 17–67
+/// (brows, nose, eyes, mouth) to the mean-face template, scaled so the template covers <c>coverage</c> of the crop.
+/// </summary>
+public static class FaceAligner
+{
+    /// <summary>The mean face (dlib's 68-point layout without the jaw, points 17–67), in [0, 1] (faceswap's template).</summary>
+    public static readonly Point2d[] MeanFace = MakeMeanFace();
+
+    /// <summary>faceswap's legacy coverage: 160 of 256 pixels (48 pixels of padding each side).</summary>
+    public const double DefaultCoverage = 0.625;
+
+    static Point2d[] MakeMeanFace()
+    {
+        double[] x =
+        [
+            0.000213256, 0.0752622, 0.18113, 0.29077, 0.393397, 0.586856, 0.689483, 0.799124, 0.904991, 0.98004, 0.490127, 0.490127, 0.490127,
+            0.490127, 0.36688, 0.426036, 0.490127, 0.554217, 0.613373, 0.121737, 0.187122, 0.265825, 0.334606, 0.260918, 0.182743, 0.645647,
+            0.714428, 0.793132, 0.858516, 0.79751, 0.719335, 0.254149, 0.340985, 0.428858, 0.490127, 0.551395, 0.639268, 0.726104, 0.642159,
+            0.556721, 0.490127, 0.423532, 0.338094, 0.290379, 0.428096, 0.490127, 0.552157, 0.689874, 0.553364, 0.490127, 0.42689,
+        ];
+        double[] y =
+        [
+            0.106454, 0.038915, 0.0187482, 0.0344891, 0.0773906, 0.0773906, 0.0344891, 0.0187482, 0.038915, 0.106454, 0.203352, 0.307009,
+            0.409805, 0.515625, 0.587326, 0.609345, 0.628106, 0.609345, 0.587326, 0.216423, 0.178758, 0.179852, 0.231733, 0.245099, 0.244077,
+            0.231733, 0.179852, 0.178758, 0.216423, 0.244077, 0.245099, 0.780233, 0.745405, 0.727388, 0.742578, 0.727388, 0.745405, 0.780233,
+            0.864805, 0.902192, 0.909281, 0.902192, 0.864805, 0.784792, 0.778746, 0.785343, 0.778746, 0.784792, 0.824182, 0.831803, 0.824182,
+        ];
+        return x.Zip(y, (a, b) => new Point2d(a, b)).ToArray();
+    }
+
+    /// <summary>The template's points in a crop of <paramref name="size"/> pixels at <paramref name="coverage"/>.</summary>
+    public static Point2d[] Template(int size, double coverage = DefaultCoverage)
+    {
+        double scale = size * coverage, pad = (size - scale) / 2;
+        return MeanFace.Select(p => new Point2d(p.X * scale + pad, p.Y * scale + pad)).ToArray();
+    }
+
+    /// <summary>
+    /// Umeyama (1991): the similarity transform (rotation, uniform scale, translation) that maps <paramref name="from"/>
+    /// onto <paramref name="to"/> with least squared error. Returns it as a 2×3 matrix.
+    /// </summary>
+    public static double[,] Umeyama(IReadOnlyList<Point2d> from, IReadOnlyList<Point2d> to)
+    {
+        int n = from.Count;
+        if (n != to.Count || n < 2) throw new ArgumentException($"need two equal lists of at least 2 points, got {from.Count} and {to.Count}");
+        double mx = from.Average(p => p.X), my = from.Average(p => p.Y), nx = to.Average(p => p.X), ny = to.Average(p => p.Y);
+        // covariance Σ = (1/n) Σ (to − μto)(from − μfrom)ᵀ and the variance of 'from'
+        double a = 0, b = 0, c = 0, d = 0, variance = 0;
+        for (int i = 0; i < n; i++)
+        {
+            double fx = from[i].X - mx, fy = from[i].Y - my, tx = to[i].X - nx, ty = to[i].Y - ny;
+            a += tx * fx; b += tx * fy; c += ty * fx; d += ty * fy;
+            variance += fx * fx + fy * fy;
+        }
+        a /= n; b /= n; c /= n; d /= n; variance /= n;
+        // 2×2 SVD by closed form: Σ = U S Vᵀ
+        using var sigma = Mat.FromPixelData(2, 2, MatType.CV_64FC1, new[] { a, b, c, d });
+        using var w = new Mat();
+        using var u = new Mat();
+        using var vt = new Mat();
+        Cv2.SVDecomp(sigma, w, u, vt);
+        double det = Cv2.Determinant(u) * Cv2.Determinant(vt);
+        double s1 = w.At<double>(0), s2 = w.At<double>(1) * (det < 0 ? -1 : 1);
+        double e = det < 0 ? -1 : 1;
+        double u00 = u.At<double>(0, 0), u01 = u.At<double>(0, 1), u10 = u.At<double>(1, 0), u11 = u.At<double>(1, 1);
+        double v00 = vt.At<double>(0, 0), v01 = vt.At<double>(0, 1), v10 = vt.At<double>(1, 0), v11 = vt.At<double>(1, 1);
+        // R = U · diag(1, e) · Vᵀ
+        double r00 = u00 * v00 + e * u01 * v10, r01 = u00 * v01 + e * u01 * v11;
+        double r10 = u10 * v00 + e * u11 * v10, r11 = u10 * v01 + e * u11 * v11;
+        double scale = variance > 0 ? (s1 + s2) / variance : 1;
+        return new[,]
+        {
+            { scale * r00, scale * r01, nx - scale * (r00 * mx + r01 * my) },
+            { scale * r10, scale * r11, ny - scale * (r10 * mx + r11 * my) },
+        };
+    }
+
+    /// <summary>Applies a 2×3 matrix to a point.</summary>
+    public static Point2f Apply(double[,] m, Point2f p) =>
+        new((float)(m[0, 0] * p.X + m[0, 1] * p.Y + m[0, 2]), (float)(m[1, 0] * p.X + m[1, 1] * p.Y + m[1, 2]));
+
+    /// <summary>The inverse of a 2×3 similarity (or any invertible affine) matrix.</summary>
+    public static double[,] Invert(double[,] m)
+    {
+        double det = m[0, 0] * m[1, 1] - m[0, 1] * m[1, 0];
+        if (Math.Abs(det) < 1e-12) throw new ArgumentException("the transform is not invertible");
+        double i00 = m[1, 1] / det, i01 = -m[0, 1] / det, i10 = -m[1, 0] / det, i11 = m[0, 0] / det;
+        return new[,] { { i00, i01, -(i00 * m[0, 2] + i01 * m[1, 2]) }, { i10, i11, -(i10 * m[0, 2] + i11 * m[1, 2]) } };
+    }
+
+    /// <summary>The image→crop matrix for these landmarks.</summary>
+    public static double[,] Matrix(FaceLandmarks68 landmarks, int size, double coverage = DefaultCoverage)
+    {
+        if (landmarks.Points.Length != 68) throw new ArgumentException($"expected 68 landmarks, got {landmarks.Points.Length}");
+        return Umeyama(landmarks.Points[17..].Select(p => new Point2d(p.X, p.Y)).ToArray(), Template(size, coverage));
+    }
+
+    /// <summary>Cuts out the face aligned to the template, <paramref name="size"/> × <paramref name="size"/> pixels.</summary>
+    public static AlignedFace Align(Mat image, FaceLandmarks68 landmarks, int size = 256, double coverage = DefaultCoverage)
+    {
+        if (size < 16) throw new ArgumentException($"crop size must be at least 16, got {size}");
+        var toCrop = Matrix(landmarks, size, coverage);
+        using var m = ToMat(toCrop);
+        var crop = new Mat();
+        Cv2.WarpAffine(image, crop, m, new Size(size, size), InterpolationFlags.Linear, BorderTypes.Replicate);
+        return new AlignedFace(crop, toCrop, Invert(toCrop), landmarks.Points.Select(p => Apply(toCrop, p)).ToArray());
+    }
+
+    /// <summary>
+    /// Pastes <paramref name="crop"/> (an aligned face, possibly changed) back into a copy of <paramref name="frame"/>
+    /// through <paramref name="toImage"/>, blended by <paramref name="mask"/> (8-bit, crop-sized, 255 = new face).
+    /// </summary>
+    public static Mat PasteBack(Mat frame, Mat crop, double[,] toImage, Mat mask)
+    {
+        using var m = ToMat(toImage);
+        using var warped = new Mat();
+        using var warpedMask = new Mat();
+        Cv2.WarpAffine(crop, warped, m, frame.Size(), InterpolationFlags.Linear, BorderTypes.Constant);
+        Cv2.WarpAffine(mask, warpedMask, m, frame.Size(), InterpolationFlags.Linear, BorderTypes.Constant);
+        using var alpha = new Mat();
+        warpedMask.ConvertTo(alpha, MatType.CV_32F, 1 / 255.0);
+        using var alpha3 = new Mat();
+        Cv2.Merge([alpha, alpha, alpha], alpha3);
+        using var f = new Mat();
+        using var c = new Mat();
+        frame.ConvertTo(f, MatType.CV_32FC3);
+        warped.ConvertTo(c, MatType.CV_32FC3);
+        using var ones = new Mat(alpha3.Size(), MatType.CV_32FC3, Scalar.All(1));
+        using var inverse = new Mat();
+        Cv2.Subtract(ones, alpha3, inverse);
+        using var a = new Mat();
+        using var b = new Mat();
+        Cv2.Multiply(c, alpha3, a);
+        Cv2.Multiply(f, inverse, b);
+        using var sum = new Mat();
+        Cv2.Add(a, b, sum);
+        var result = new Mat();
+        sum.ConvertTo(result, MatType.CV_8UC3);
+        return result;
+    }
+
+    /// <summary>A mask of the landmarks' convex hull in crop pixels, eroded by <paramref name="erode"/> and feathered by <paramref name="blur"/> pixels.</summary>
+    public static Mat HullMask(Point2f[] cropLandmarks, int size, int erode = 0, int blur = 0)
+    {
+        var mask = new Mat(size, size, MatType.CV_8UC1, Scalar.All(0));
+        var hull = Cv2.ConvexHull(cropLandmarks.Select(p => new Point((int)Math.Round(p.X), (int)Math.Round(p.Y))).ToArray());
+        Cv2.FillConvexPoly(mask, hull, Scalar.All(255), LineTypes.Link8);
+        if (erode > 0)
+        {
+            using var kernel = Cv2.GetStructuringElement(MorphShapes.Ellipse, new Size(2 * erode + 1, 2 * erode + 1));
+            Cv2.Erode(mask, mask, kernel);
+        }
+        if (blur > 0) Cv2.GaussianBlur(mask, mask, new Size(2 * blur + 1, 2 * blur + 1), 0);
+        return mask;
+    }
+
+    static Mat ToMat(double[,] m) => Mat.FromPixelData(2, 3, MatType.CV_64FC1, new[] { m[0, 0], m[0, 1], m[0, 2], m[1, 0], m[1, 1], m[1, 2] });
+}
