@@ -52,3 +52,32 @@ public class FaceFilterTests(ITestOutputHelper output)
         Assert.All(others, s => Assert.False(filter.Matches(s.Face), $"frame {s.Frame}: face at {s.Face.Box} ({filter.Distance(s.Face.Descriptor):0.000}) taken for her"));
     }
 }
+
+public class FacesCliTests
+{
+    [Fact]
+    public async Task Faces_json_prints_boxes_landmarks_and_descriptors_per_face()
+    {
+        var dir = TestData.NewTempDir("faces-cli");
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int code = await MovingImages.Cli.CliApp.RunAsync(["faces", TestData.Shared("data", "faces", "sample2.jpg"), "--models", FaceModels.Directory,
+            "--descriptors", "--json", "--out", Path.Combine(dir, "faces.jpg")], stdout, stderr);
+        Assert.True(code == 0, stderr.ToString());
+        var lines = stdout.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(3, lines.Length);
+        foreach (var line in lines)
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(line);
+            var o = doc.RootElement;
+            Assert.Equal(["x", "y", "w", "h", "score", "landmarks", "descriptor"], o.EnumerateObject().Select(p => p.Name));
+            Assert.Equal(68, o.GetProperty("landmarks").GetArrayLength());
+            Assert.Equal(2, o.GetProperty("landmarks")[0].GetArrayLength());
+            Assert.Equal(128, o.GetProperty("descriptor").GetArrayLength());
+        }
+        Assert.True(File.Exists(Path.Combine(dir, "faces.jpg")));
+        var (c2, _, e2) = (await MovingImages.Cli.CliApp.RunAsync(["faces", TestData.Shared("data", "faces", "sample2.jpg"), "--models", "/nonexistent"], new StringWriter(), stderr), 0, stderr.ToString());
+        Assert.Equal(1, c2);
+        Assert.Contains("movingimages fetch faces", e2);
+    }
+}

@@ -40,6 +40,7 @@ public class NotebooksTests(ITestOutputHelper output)
         var (code, stdout, stderr) = CliProcess.Run(["notebook", "run", NotebooksDir, "--out", outDir, "--timeout", "600",
             "-p", $"cfgPath={TestData.Cfg("yolov3-tiny.cfg")}", "-p", $"weightsPath={weights}", "-p", $"namesPath={TestData.CocoNames}",
             "-p", $"imagePath={TestData.Image("dog.jpg")}", "-p", $"videoPath={TestData.Shared("data", "video", "vtest.avi")}",
+            "-p", $"faceModels={MovingImages.Tests.FaceAnalysis.FaceModels.Directory}", "-p", $"sceneVideo={TestData.Shared("data", "video", "Megamind.avi")}",
             "-p", "inputSize=320", "-p", "maxFrames=12", "-p", "cameraFrames=5", "-p", "previewFrames=3"], TimeSpan.FromMinutes(15));
         output.WriteLine($"{sw.Elapsed.TotalSeconds:0} s\n{stdout}\n{stderr}");
         Assert.True(code == 0, stdout + stderr);
@@ -56,6 +57,8 @@ public class NotebooksTests(ITestOutputHelper output)
         var fake = Executed(outDir, "02-fake-video.ipynb");
         Assert.DoesNotContain(fake.SelectMany(c => c.Outputs), o => o["output_type"]!.GetValue<string>() == "error");
         Assert.Contains(fake.SelectMany(c => c.Outputs), o => o["data"]?["image/png"] != null);
+        Assert.Contains(Cell(fake, "FaceAligner.Align").Outputs, o => o["data"]?["image/png"] != null);
+        Assert.Contains(Cell(fake, "filter.Matches").Outputs, o => o["data"]?["image/png"] != null);
 
         // The executed files are valid nbformat 4 (Debian's python3-nbformat, installed by .ci/run).
         foreach (var file in Directory.GetFiles(outDir, "*.ipynb"))
