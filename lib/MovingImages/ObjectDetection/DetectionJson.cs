@@ -17,12 +17,18 @@ public static class DetectionJson
             w.WriteString("label", d.Label);
             w.WriteNumber("class", d.ClassId);
             w.WriteNumber("score", Math.Round(d.Score, 4));
-            w.WriteNumber("x", Math.Round(d.Box.X, 1));
-            w.WriteNumber("y", Math.Round(d.Box.Y, 1));
-            w.WriteNumber("w", Math.Round(d.Box.Width, 1));
-            w.WriteNumber("h", Math.Round(d.Box.Height, 1));
+            WriteBox(w, d.Box);
             w.WriteEndObject();
         }
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    /// <summary>Writes a box as "x", "y" (top-left), "w", "h" in pixels, to 0.1 px.</summary>
+    public static void WriteBox(Utf8JsonWriter w, Box box)
+    {
+        w.WriteNumber("x", Math.Round(box.X, 1));
+        w.WriteNumber("y", Math.Round(box.Y, 1));
+        w.WriteNumber("w", Math.Round(box.Width, 1));
+        w.WriteNumber("h", Math.Round(box.Height, 1));
     }
 }

@@ -161,10 +161,7 @@ public sealed class JsonLinesSink : IFrameSink
             if (o.TrackId is { } id) w.WriteNumber("track", id); else w.WriteNull("track");
             w.WriteString("label", d.Label);
             w.WriteNumber("score", Math.Round(d.Score, 4));
-            w.WriteNumber("x", Math.Round(d.Box.X, 1));
-            w.WriteNumber("y", Math.Round(d.Box.Y, 1));
-            w.WriteNumber("w", Math.Round(d.Box.Width, 1));
-            w.WriteNumber("h", Math.Round(d.Box.Height, 1));
+            ObjectDetection.DetectionJson.WriteBox(w, d.Box);
             w.WriteEndObject();
         }
         return Encoding.UTF8.GetString(stream.ToArray());
