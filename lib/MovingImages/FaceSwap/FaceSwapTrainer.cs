@@ -1,0 +1,229 @@
+using System.Diagnostics;
+using MovingImages.IO;
+using OpenCvSharp;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MovingImages.FaceSwap;
+
+/// <summary>Training settings; the defaults are the chapter's (Adam 5e-5, β 0.5/0.999, batch 64).</summary>
+/// <param name="BatchSize">Faces of each person per step.</param>
+/// <param name="LearningRate">Adam's learning rate.</param>
+/// <param name="Beta1">Adam's β1.</param>
+/// <param name="Beta2">Adam's β2.</param>
+/// <param name="Seed">Seed of the augmentation: batch k depends only on (seed, k), so a resumed run continues exactly.</param>
+/// <param name="CheckpointEvery">Write the checkpoint every this many steps (0: only at the end and on cancellation).</param>
+/// <param name="Augment">Augmentation settings.</param>
+public sealed record TrainingOptions(int BatchSize = 64, double LearningRate = 5e-5, double Beta1 = 0.5, double Beta2 = 0.999, int Seed = 1,
+    int CheckpointEvery = 100, AugmentOptions? Augment = null)
+{
+    /// <summary>The chapter's settings.</summary>
+    public static TrainingOptions Default { get; } = new();
+}
+
+/// <summary>One training step's result.</summary>
+/// <param name="Iteration">Steps done so far (1 after the first).</param>
+/// <param name="LossA">Mean absolute error of A → A on the step's batch.</param>
+/// <param name="LossB">Mean absolute error of B → B.</param>
+/// <param name="SamplesPerSecond">Faces (A and B together) per second in this step.</param>
+public sealed record TrainingStep(int Iteration, float LossA, float LossB, double SamplesPerSecond);
+
+/// <summary>A checkpoint that does not belong to this model or is damaged.</summary>
+public sealed class CheckpointException(string message) : IOException(message);
+
+/// <summary>
+/// Trains a <see cref="FaceSwapModel"/> as faceswap does: each step one batch of A through encoder → decoder A and one of B
+/// through encoder → decoder B, mean absolute error, one Adam per autoencoder (the encoder is updated by both).
+/// Checkpoints hold the weights, both optimisers' state and the iteration, and are written atomically.
+/// </summary>
+public sealed class FaceSwapTrainer : IDisposable
+{
+    const int Magic = 0x5346494D; // "MIFS"
+    const int FormatVersion = 1;
+
+    readonly IReadOnlyList<Mat> _facesA, _facesB;
+    readonly TorchSharp.Modules.Adam _optA, _optB;
+    readonly List<TrainingStep> _history = new();
+
+    /// <summary>Creates a trainer over aligned face crops of each person (square, any size; see <see cref="FaceAnalysis.FaceAligner"/>).</summary>
+    public FaceSwapTrainer(FaceSwapModel model, IReadOnlyList<Mat> facesA, IReadOnlyList<Mat> facesB, TrainingOptions? options = null, Device? device = null)
+    {
+        if (facesA.Count == 0 || facesB.Count == 0) throw new ArgumentException($"both people need faces to train on (A has {facesA.Count}, B has {facesB.Count})");
+        Model = model;
+        Options = options ?? TrainingOptions.Default;
+        if (Options.BatchSize < 1) throw new ArgumentException($"batch size must be at least 1, got {Options.BatchSize}");
+        Device = device ?? Runtime.TorchRuntime.DefaultDevice;
+        model.to(Device);
+        _facesA = facesA;
+        _facesB = facesB;
+        var encoder = model.Encoder.parameters().ToArray();
+        _optA = optim.Adam(encoder.Concat(model.DecoderA.parameters()), Options.LearningRate, Options.Beta1, Options.Beta2);
+        _optB = optim.Adam(encoder.Concat(model.DecoderB.parameters()), Options.LearningRate, Options.Beta1, Options.Beta2);
+    }
+
+    /// <summary>The model being trained.</summary>
+    public FaceSwapModel Model { get; }
+    /// <summary>The settings.</summary>
+    public TrainingOptions Options { get; }
+    /// <summary>Where training runs.</summary>
+    public Device Device { get; }
+    /// <summary>Steps done (restored from a checkpoint).</summary>
+    public int Iteration { get; private set; }
+    /// <summary>Every step's losses, in order (restored from a checkpoint).</summary>
+    public IReadOnlyList<TrainingStep> History => _history;
+
+    /// <summary>The augmented batch of one person for step <paramref name="iteration"/> (deterministic in seed and step).</summary>
+    public (Tensor Warped, Tensor Target) Batch(bool personA, int iteration) =>
+        new FaceAugmenter(Model.Options.ImageSize, HashCode.Combine(Options.Seed, iteration, personA), Options.Augment)
+            .NextBatch(personA ? _facesA : _facesB, Options.BatchSize, Device);
+
+    /// <summary>One step: A's batch, then B's.</summary>
+    public TrainingStep Step()
+    {
+        var sw = Stopwatch.StartNew();
+        Model.train();
+        float lossA = StepOne(true), lossB = StepOne(false);
+        Iteration++;
+        var step = new TrainingStep(Iteration, lossA, lossB, 2 * Options.BatchSize / sw.Elapsed.TotalSeconds);
+        _history.Add(step);
+        return step;
+
+        float StepOne(bool a)
+        {
+            using var scope = torch.NewDisposeScope();
+            var (warped, target) = Batch(a, Iteration);
+            var optimizer = a ? _optA : _optB;
+            optimizer.zero_grad();
+            var output = a ? Model.AutoencodeA(warped) : Model.AutoencodeB(warped);
+            var loss = (output - target).abs().mean();
+            loss.backward();
+            optimizer.step();
+            return loss.item<float>();
+        }
+    }
+
+    /// <summary>
+    /// Trains for <paramref name="iterations"/> more steps. With <paramref name="checkpointPath"/>, writes a checkpoint every
+    /// <see cref="TrainingOptions.CheckpointEvery"/> steps, at the end, and when cancelled (then returns what was done).
+    /// </summary>
+    public IReadOnlyList<TrainingStep> Train(int iterations, IProgress<TrainingStep>? progress = null, string? checkpointPath = null, CancellationToken cancellationToken = default)
+    {
+        var steps = new List<TrainingStep>();
+        try
+        {
+            for (int i = 0; i < iterations && !cancellationToken.IsCancellationRequested; i++)
+            {
+                var step = Step();
+                steps.Add(step);
+                progress?.Report(step);
+                if (checkpointPath != null && Options.CheckpointEvery > 0 && Iteration % Options.CheckpointEvery == 0) SaveCheckpoint(checkpointPath);
+            }
+        }
+        finally
+        {
+            if (checkpointPath != null && steps.Count > 0) SaveCheckpoint(checkpointPath);
+        }
+        return steps;
+    }
+
+    /// <summary>Writes weights, optimiser state, iteration and loss history to <paramref name="path"/> atomically.</summary>
+    public void SaveCheckpoint(string path) => AtomicFile.Write(path, tmp =>
+    {
+        using var stream = File.Create(tmp);
+        using var w = new BinaryWriter(stream);
+        w.Write(Magic);
+        w.Write(FormatVersion);
+        var o = Model.Options;
+        w.Write(o.ImageSize); w.Write(o.EncoderDim); w.Write(o.Filters);
+        w.Write(Iteration);
+        w.Write(_history.Count);
+        foreach (var h in _history) { w.Write(h.Iteration); w.Write(h.LossA); w.Write(h.LossB); w.Write(h.SamplesPerSecond); }
+        Model.save(w);
+        _optA.save_state_dict(w);
+        _optB.save_state_dict(w);
+    });
+
+    /// <summary>Restores a checkpoint written by <see cref="SaveCheckpoint"/> for a model of the same sizes.</summary>
+    public void LoadCheckpoint(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"Checkpoint not found: {path}", path);
+        using var stream = File.OpenRead(path);
+        using var r = new BinaryReader(stream);
+        try
+        {
+            if (r.ReadInt32() != Magic) throw new CheckpointException($"{path}: byte 0: not a MovingImages faceswap checkpoint");
+            int version = r.ReadInt32();
+            if (version != FormatVersion) throw new CheckpointException($"{path}: checkpoint format {version}, this build reads {FormatVersion}");
+            var saved = new FaceSwapModelOptions(r.ReadInt32(), r.ReadInt32(), r.ReadInt32());
+            if (saved != Model.Options) throw new CheckpointException($"{path}: the checkpoint is for a model of {saved}, this model is {Model.Options}");
+            int iteration = r.ReadInt32();
+            int count = r.ReadInt32();
+            var history = new List<TrainingStep>(count);
+            for (int i = 0; i < count; i++) history.Add(new TrainingStep(r.ReadInt32(), r.ReadSingle(), r.ReadSingle(), r.ReadDouble()));
+            Model.load(r);
+            _optA.load_state_dict(r);
+            _optB.load_state_dict(r);
+            Iteration = iteration;
+            _history.Clear();
+            _history.AddRange(history);
+        }
+        catch (EndOfStreamException) { throw new CheckpointException($"{path}: truncated at byte {stream.Position:N0}"); }
+    }
+
+    /// <summary>
+    /// The preview faceswap shows while training: for <paramref name="count"/> faces of each person, rows of
+    /// (A, A→A, A→B) and (B, B→B, B→A), on targets of step 0's batches.
+    /// </summary>
+    public Mat Preview(int count = 4)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        Model.eval();
+        var rows = new List<Mat>();
+        try
+        {
+            foreach (bool a in new[] { true, false })
+            {
+                var faces = Batch(a, 0).Target[..Math.Min(count, Options.BatchSize)];
+                var same = a ? Model.AutoencodeA(faces) : Model.AutoencodeB(faces);
+                var swap = a ? Model.SwapAToB(faces) : Model.SwapBToA(faces);
+                for (int i = 0; i < faces.shape[0]; i++)
+                {
+                    using var f = Imaging.ImageTensor.ToBgrMat(faces[i]);
+                    using var s = Imaging.ImageTensor.ToBgrMat(same[i]);
+                    using var w = Imaging.ImageTensor.ToBgrMat(swap[i]);
+                    var row = new Mat();
+                    Cv2.HConcat([f, s, w], row);
+                    rows.Add(row);
+                }
+            }
+            var grid = new Mat();
+            Cv2.VConcat(rows.ToArray(), grid);
+            return grid;
+        }
+        finally
+        {
+            rows.ForEach(m => m.Dispose());
+        }
+    }
+
+    /// <summary>Loss curves of A and B over the steps (ScottPlot).</summary>
+    public ScottPlot.Plot LossChart()
+    {
+        var plot = new ScottPlot.Plot();
+        double[] x = _history.Select(h => (double)h.Iteration).ToArray();
+        plot.Add.ScatterLine(x, _history.Select(h => (double)h.LossA).ToArray()).LegendText = "loss A (A → A)";
+        plot.Add.ScatterLine(x, _history.Select(h => (double)h.LossB).ToArray()).LegendText = "loss B (B → B)";
+        plot.XLabel("iteration");
+        plot.YLabel("mean absolute error");
+        plot.ShowLegend();
+        return plot;
+    }
+
+    /// <summary>Releases the optimisers (the model belongs to the caller).</summary>
+    public void Dispose()
+    {
+        _optA.Dispose();
+        _optB.Dispose();
+    }
+}

@@ -1,0 +1,213 @@
+using MovingImages.FaceAnalysis;
+using MovingImages.FaceSwap;
+using MovingImages.Imaging;
+using MovingImages.Tests.FaceAnalysis;
+using OpenCvSharp;
+using TorchSharp;
+using Xunit.Abstractions;
+using static MovingImages.Tests.FaceSwap.TensorAssert;
+
+namespace MovingImages.Tests.FaceSwap;
+
+internal static class TensorAssert
+{
+    public static bool Same(torch.Tensor a, torch.Tensor b) => a.shape.SequenceEqual(b.shape) && a.eq(b).all().item<bool>();
+}
+
+public class FaceSwapModelTests
+{
+    [Fact]
+    public void The_default_model_is_the_chapters()
+    {
+        torch.random.manual_seed(1);
+        using var model = new FaceSwapModel();
+        Assert.Equal(69_662_976, FaceSwapModel.ParameterCount(model.Encoder));
+        Assert.Equal(6_199_747, FaceSwapModel.ParameterCount(model.DecoderA));
+        Assert.Equal(6_199_747, FaceSwapModel.ParameterCount(model.DecoderB));
+        Assert.Equal(69_662_976 + 2 * 6_199_747, FaceSwapModel.ParameterCount(model)); // one encoder, shared
+        using var noGrad = torch.no_grad();
+        using var x = torch.rand(2, 3, 64, 64);
+        using var code = model.Encoder.call(x);
+        Assert.Equal([2L, 512, 8, 8], code.shape);
+        using var y = model.SwapAToB(x);
+        Assert.Equal([2L, 3, 64, 64], y.shape);
+        Assert.True(y.min().item<float>() >= 0 && y.max().item<float>() <= 1); // sigmoid
+        var summary = model.Summary();
+        Assert.Contains("69,662,976", summary);
+        Assert.Contains("6,199,747", summary);
+        Assert.Contains("(512, 8, 8)", summary);
+    }
+
+    [Fact]
+    public void Pixel_shuffle_is_depth_to_space()
+    {
+        using var x = torch.arange(2 * 12 * 3 * 5, dtype: torch.ScalarType.Float32).view(2, 12, 3, 5); // C = 3 after the shuffle
+        using var y = new PixelShuffle2().call(x);
+        Assert.Equal([2L, 3, 6, 10], y.shape);
+        for (int b = 0; b < 2; b++)
+            for (int c = 0; c < 3; c++)
+                for (int h = 0; h < 3; h++)
+                    for (int w = 0; w < 5; w++)
+                        for (int i = 0; i < 2; i++)
+                            for (int j = 0; j < 2; j++)
+                                Assert.Equal(x[b, (2 * i + j) * 3 + c, h, w].item<float>(), y[b, c, 2 * h + i, 2 * w + j].item<float>());
+    }
+
+    [Fact]
+    public void Sizes_are_parameters_and_bad_ones_are_refused()
+    {
+        using var small = new FaceSwapModel(new FaceSwapModelOptions(32, 64, 16));
+        using var noGrad = torch.no_grad();
+        using var y = small.AutoencodeA(torch.rand(1, 3, 32, 32));
+        Assert.Equal([1L, 3, 32, 32], y.shape);
+        Assert.Throws<ArgumentException>(() => new FaceSwapModelOptions(40).Validate());
+        Assert.Throws<ArgumentException>(() => new FaceSwapModelOptions(64, 0).Validate());
+    }
+}
+
+/// <summary>Aligned faces of two "people" for training tests: the faces of sample1.jpg and of sample2.jpg.</summary>
+public static class TrainingFaces
+{
+    static readonly Lazy<(Mat[] A, Mat[] B)> Faces = new(() =>
+    {
+        using var faces = MovingImages.FaceAnalysis.Faces.Load(FaceModels.Directory, torch.CPU);
+        Mat[] Crops(string photo)
+        {
+            using var image = ImageFiles.Read(TestData.Shared("data", "faces", photo));
+            return faces.DetectFaces(image).Select(f => FaceAligner.Align(image, f.Landmarks!, 128).Image).ToArray();
+        }
+        return (Crops("sample1.jpg"), Crops("sample2.jpg"));
+    });
+
+    public static IReadOnlyList<Mat> A => Faces.Value.A;
+    public static IReadOnlyList<Mat> B => Faces.Value.B;
+}
+
+public class FaceAugmenterTests
+{
+    [Fact]
+    public void Without_noise_or_transform_the_warp_is_its_own_target()
+    {
+        var calm = new AugmentOptions(0, 0, 0, 0, WarpNoise: 0);
+        var (warped, target) = new FaceAugmenter(64, 1, calm).RandomWarp(TrainingFaces.A[0]);
+        using (warped)
+        using (target)
+        {
+            Assert.Equal((64, 64), (warped.Cols, warped.Rows));
+            // faceswap's warp samples its interpolated grid at pixel centres and the target at pixel corners: the two
+            // differ by half an output pixel, a few grey levels of blur. Two pixels off would be far worse.
+            using var diff = new Mat();
+            Cv2.Absdiff(warped, target, diff);
+            double aligned = Cv2.Mean(diff).Val0;
+            using var shifted = new Mat();
+            using (var m = Mat.FromPixelData(2, 3, MatType.CV_64FC1, new double[] { 1, 0, 2, 0, 1, 2 }))
+                Cv2.WarpAffine(target, shifted, m, target.Size(), InterpolationFlags.Linear, BorderTypes.Replicate);
+            using var off = new Mat();
+            Cv2.Absdiff(warped, shifted, off);
+            Assert.True(aligned < 6, $"mean difference {aligned:0.00}");
+            Assert.True(Cv2.Mean(off).Val0 > 2 * aligned, $"2 px off: {Cv2.Mean(off).Val0:0.00} vs aligned {aligned:0.00}");
+        }
+    }
+
+    [Fact]
+    public void The_target_is_the_similarity_aligned_crop()
+    {
+        // With noise, the target is the crop's covered square (0.625 of it, centred) under a small similarity: close to a
+        // plain resize of that square, and much closer to it than the warped input is.
+        var face = TrainingFaces.B[0];
+        using var reference = new Mat();
+        int side = (int)(128 * FaceAligner.DefaultCoverage), off = (128 - side) / 2;
+        using (var centre = new Mat(face, new Rect(off, off, side, side))) Cv2.Resize(centre, reference, new Size(64, 64));
+        var augmenter = new FaceAugmenter(64, 7, AugmentOptions.Default with { RotationDegrees = 0, Zoom = 0, Shift = 0, FlipProbability = 0 });
+        double targetError = 0, warpedError = 0;
+        for (int i = 0; i < 10; i++)
+        {
+            var (w, t) = augmenter.RandomWarp(face);
+            using (w)
+            using (t)
+            using (var dt = new Mat())
+            using (var dw = new Mat())
+            {
+                Cv2.Absdiff(t, reference, dt);
+                Cv2.Absdiff(w, reference, dw);
+                targetError += Cv2.Mean(dt).Val0;
+                warpedError += Cv2.Mean(dw).Val0;
+            }
+        }
+        Assert.True(targetError < warpedError, $"target {targetError / 10:0.0} vs warped {warpedError / 10:0.0}");
+        Assert.True(targetError / 10 < 12, $"target differs from the aligned crop by {targetError / 10:0.0} grey levels");
+    }
+
+    [Fact]
+    public void Seeds_reproduce()
+    {
+        var (w1, t1) = new FaceAugmenter(64, 5).NextBatch(TrainingFaces.A, 3);
+        var (w2, t2) = new FaceAugmenter(64, 5).NextBatch(TrainingFaces.A, 3);
+        var (w3, _) = new FaceAugmenter(64, 6).NextBatch(TrainingFaces.A, 3);
+        Assert.True(Same(w1, w2) && Same(t1, t2));
+        Assert.False(Same(w1, w3));
+        Assert.Equal([3L, 3, 64, 64], w1.shape);
+    }
+}
+
+public class FaceSwapTrainerTests(ITestOutputHelper output)
+{
+    static readonly FaceSwapModelOptions Small = new(32, 64, 16);
+
+    [Fact]
+    public void Training_lowers_both_losses_and_updates_the_shared_encoder()
+    {
+        torch.random.manual_seed(3);
+        using var model = new FaceSwapModel(Small);
+        using var trainer = new FaceSwapTrainer(model, TrainingFaces.A, TrainingFaces.B, new TrainingOptions(BatchSize: 8, LearningRate: 1e-3), torch.CPU);
+        var encoderBefore = model.Encoder.parameters().First().clone();
+        var decoderABefore = model.DecoderA.parameters().First().clone();
+        var decoderBBefore = model.DecoderB.parameters().First().clone();
+        var steps = trainer.Train(150);
+        float firstA = steps.Take(5).Average(s => s.LossA), lastA = steps.TakeLast(10).Average(s => s.LossA);
+        float firstB = steps.Take(5).Average(s => s.LossB), lastB = steps.TakeLast(10).Average(s => s.LossB);
+        output.WriteLine($"loss A {firstA:0.000} → {lastA:0.000}, loss B {firstB:0.000} → {lastB:0.000}, {steps[^1].SamplesPerSecond:0} samples/s");
+        Assert.True(lastA < 0.6 * firstA, $"loss A {firstA:0.000} → {lastA:0.000}");
+        Assert.True(lastB < 0.6 * firstB, $"loss B {firstB:0.000} → {lastB:0.000}");
+        Assert.False(Same(model.Encoder.parameters().First(), encoderBefore));
+        Assert.False(Same(model.DecoderA.parameters().First(), decoderABefore));
+        Assert.False(Same(model.DecoderB.parameters().First(), decoderBBefore));
+        using var preview = trainer.Preview(2);
+        Assert.Equal((3 * 32, 4 * 32), (preview.Cols, preview.Rows));
+        Assert.True(trainer.LossChart().GetImageBytes(300, 200, ScottPlot.ImageFormat.Png).Length > 1000);
+    }
+
+    [Fact]
+    public void A_checkpoint_restores_bit_identical_weights_and_the_run_continues_exactly()
+    {
+        var dir = TestData.NewTempDir("checkpoint");
+        string path = Path.Combine(dir, "model.ckpt");
+        var options = new TrainingOptions(BatchSize: 4, LearningRate: 1e-3, Seed: 9, CheckpointEvery: 20);
+        torch.random.manual_seed(4);
+        using var original = new FaceSwapModel(Small);
+        using var first = new FaceSwapTrainer(original, TrainingFaces.A, TrainingFaces.B, options, torch.CPU);
+        first.Train(20, checkpointPath: path);
+        var atCheckpoint = original.parameters().Select(p => p.clone()).ToArray();
+        first.Train(10);                                                  // the uninterrupted run goes on to 30
+
+        torch.random.manual_seed(99);                                     // a different initialisation, overwritten by the checkpoint
+        using var resumed = new FaceSwapModel(Small);
+        using var second = new FaceSwapTrainer(resumed, TrainingFaces.A, TrainingFaces.B, options, torch.CPU);
+        second.LoadCheckpoint(path);
+        Assert.Equal(20, second.Iteration);
+        Assert.Equal(20, second.History.Count);
+        Assert.All(resumed.parameters().Zip(atCheckpoint), p => Assert.True(Same(p.First, p.Second), "weights differ after loading"));
+        second.Train(10);
+        Assert.Equal(30, second.Iteration);
+        Assert.All(resumed.parameters().Zip(original.parameters()), p => Assert.True(Same(p.First, p.Second), "the resumed run diverged from the uninterrupted one"));
+
+        // damaged or foreign checkpoints are refused clearly
+        var bytes = File.ReadAllBytes(path);
+        File.WriteAllBytes(path, bytes[..(bytes.Length / 2)]);
+        Assert.Contains("truncated", Assert.Throws<CheckpointException>(() => second.LoadCheckpoint(path)).Message);
+        File.WriteAllBytes(path, bytes);
+        using var other = new FaceSwapModel(new FaceSwapModelOptions(32, 32, 16));
+        using var third = new FaceSwapTrainer(other, TrainingFaces.A, TrainingFaces.B, options, torch.CPU);
+        Assert.Contains("is for a model of", Assert.Throws<CheckpointException>(() => third.LoadCheckpoint(path)).Message);
+    }
+}
