@@ -1,0 +1,191 @@
+using MovingImages.FaceAnalysis;
+using MovingImages.Imaging;
+using MovingImages.Video;
+using OpenCvSharp;
+
+namespace MovingImages.FaceSwap;
+
+/// <summary>What preprocessing found for one person.</summary>
+/// <param name="Person">Who.</param>
+/// <param name="Frames">Frames looked at.</param>
+/// <param name="Faces">Aligned faces written.</param>
+/// <param name="Rejected">Faces the person's filter rejected (other people).</param>
+public sealed record PreprocessStats(string Person, int Frames, int Faces, int Rejected);
+
+/// <summary>
+/// The book's <c>FaceIt</c> wrapper around faceswap, in C#: name a model and two people, add their videos, preprocess
+/// (faces detected, filtered and aligned into <c>data/processed/&lt;person&gt;/</c>), train, convert.
+/// <code>
+/// var faceit = new FaceIt("hepburn_to_ohara", "hepburn", "ohara");
+/// faceit.Add("hepburn", "data/videos/hepburn.mp4");
+/// faceit.Add("ohara", "data/videos/ohara.mp4");
+/// FaceIt.AddModel(faceit);
+/// faceit.Preprocess();
+/// faceit.Train(iterations: 5000);
+/// faceit.Convert("data/videos/hepburn.mp4", faceFilter: true, photos: false);
+/// </code>
+/// Folders (under <see cref="Root"/>): <c>data/persons/&lt;person&gt;.jpg</c> (reference photo, used as the face filter),
+/// <c>data/processed/&lt;person&gt;/</c>, <c>data/models/&lt;name&gt;/model.ckpt</c>, <c>data/output/</c>.
+/// </summary>
+public sealed class FaceIt
+{
+    static readonly Dictionary<string, FaceIt> Registry = new(StringComparer.Ordinal);
+    readonly Dictionary<string, List<string>> _videos = new(StringComparer.Ordinal);
+
+    /// <summary>Creates the project of a swap from <paramref name="personA"/> to <paramref name="personB"/>.</summary>
+    public FaceIt(string name, string personA, string personB, string root = ".")
+    {
+        foreach (var (what, value) in new[] { ("name", name), ("person A", personA), ("person B", personB) })
+            if (string.IsNullOrWhiteSpace(value) || value.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0)
+                throw new ArgumentException($"{what} '{value}' must be a plain file name");
+        if (personA == personB) throw new ArgumentException("the two people must differ");
+        Name = name;
+        PersonA = personA;
+        PersonB = personB;
+        Root = Path.GetFullPath(root);
+        _videos[personA] = new();
+        _videos[personB] = new();
+    }
+
+    /// <summary>The model's name.</summary>
+    public string Name { get; }
+    /// <summary>The person whose face is replaced.</summary>
+    public string PersonA { get; }
+    /// <summary>The person whose face is put in.</summary>
+    public string PersonB { get; }
+    /// <summary>The project folder.</summary>
+    public string Root { get; }
+    /// <summary>Folder of face-api's models.</summary>
+    public string FaceModels { get; init; } = Faces.DefaultDirectory;
+    /// <summary>Model sizes (the chapter's by default).</summary>
+    public FaceSwapModelOptions ModelOptions { get; init; } = FaceSwapModelOptions.Default;
+    /// <summary>Same-person distance for the face filters.</summary>
+    public float FilterThreshold { get; init; } = FaceRecognitionNet.SamePersonDistance;
+    /// <summary>Side of the aligned crops preprocessing writes.</summary>
+    public int CropSize { get; init; } = 256;
+
+    /// <summary>The registered models (the book's <c>FaceIt.add_model</c>).</summary>
+    public static IReadOnlyDictionary<string, FaceIt> Models => Registry;
+    /// <summary>Registers a model under its name.</summary>
+    public static void AddModel(FaceIt faceit) => Registry[faceit.Name] = faceit;
+
+    /// <summary>The videos added for a person.</summary>
+    public IReadOnlyList<string> Videos(string person) => _videos.TryGetValue(person, out var v) ? v : throw UnknownPerson(person);
+
+    /// <summary>Adds a video of one of the two people.</summary>
+    public void Add(string person, string videoPath)
+    {
+        if (!_videos.TryGetValue(person, out var list)) throw UnknownPerson(person);
+        if (!File.Exists(videoPath)) throw new FileNotFoundException($"Video not found: {videoPath}", videoPath);
+        list.Add(Path.GetFullPath(videoPath));
+    }
+
+    ArgumentException UnknownPerson(string person) => new($"'{person}' is neither {PersonA} nor {PersonB}");
+
+    /// <summary>Where a person's reference photo goes.</summary>
+    public string PersonPhoto(string person) => Path.Combine(Root, "data", "persons", person + ".jpg");
+    /// <summary>Where a person's aligned faces go.</summary>
+    public string ProcessedFolder(string person) => Path.Combine(Root, "data", "processed", person);
+    /// <summary>The checkpoint.</summary>
+    public string CheckpointPath => Path.Combine(Root, "data", "models", Name, "model.ckpt");
+    /// <summary>Where converted videos go.</summary>
+    public string OutputFolder => Path.Combine(Root, "data", "output");
+
+    FaceFilter? FilterFor(Faces faces, string person) =>
+        File.Exists(PersonPhoto(person)) ? FaceFilter.FromPhotos(faces, [PersonPhoto(person)], FilterThreshold) : null;
+
+    /// <summary>
+    /// Extracts every <paramref name="everyNthFrame"/>-th frame of each person's videos, detects faces, keeps those of the
+    /// person (when <c>data/persons/&lt;person&gt;.jpg</c> exists; else every face) and writes them aligned.
+    /// </summary>
+    public IReadOnlyList<PreprocessStats> Preprocess(int everyNthFrame = 1, IProgress<string>? progress = null, CancellationToken cancellationToken = default)
+    {
+        if (everyNthFrame < 1) throw new ArgumentException($"everyNthFrame must be at least 1, got {everyNthFrame}");
+        using var faces = Faces.Load(Path.Combine(Root, FaceModels));
+        var stats = new List<PreprocessStats>();
+        foreach (var person in new[] { PersonA, PersonB })
+        {
+            if (_videos[person].Count == 0) throw new InvalidOperationException($"no video added for {person}: call Add(\"{person}\", path) first");
+            var filter = FilterFor(faces, person);
+            string folder = ProcessedFolder(person);
+            Directory.CreateDirectory(folder);
+            int frames = 0, kept = 0, rejected = 0;
+            foreach (var video in _videos[person])
+            {
+                using var source = FrameSources.Open(video);
+                while (source.Read() is { } frame)
+                {
+                    using (frame)
+                    {
+                        cancellationToken.ThrowIfCancellationRequested();
+                        if (frame.Index % everyNthFrame != 0) continue;
+                        frames++;
+                        var found = faces.DetectFaces(frame.Image, FaceOptions.Default with { Descriptors = filter != null });
+                        for (int i = 0; i < found.Count; i++)
+                        {
+                            if (filter != null && !filter.Matches(found[i])) { rejected++; continue; }
+                            using var aligned = FaceAligner.Align(frame.Image, found[i].Landmarks!, CropSize);
+                            ImageFiles.Write(Path.Combine(folder, $"{Path.GetFileNameWithoutExtension(video)}_{frame.Index:D6}_{i}.png"), aligned.Image);
+                            kept++;
+                        }
+                    }
+                }
+            }
+            progress?.Report($"{person}: {kept} faces from {frames} frames ({rejected} of other people skipped)");
+            stats.Add(new PreprocessStats(person, frames, kept, rejected));
+        }
+        return stats;
+    }
+
+    /// <summary>Loads a person's aligned faces.</summary>
+    public List<Mat> LoadFaces(string person)
+    {
+        string folder = ProcessedFolder(person);
+        if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"{folder} not found: run Preprocess() first");
+        var files = Directory.GetFiles(folder, "*.png").Order(StringComparer.Ordinal).ToArray();
+        if (files.Length == 0) throw new InvalidOperationException($"no faces in {folder}: Preprocess() found none of {person}");
+        return files.Select(ImageFiles.Read).ToList();
+    }
+
+    /// <summary>Trains (resuming from the checkpoint when there is one) for <paramref name="iterations"/> more steps.</summary>
+    public IReadOnlyList<TrainingStep> Train(int iterations, TrainingOptions? options = null, IProgress<TrainingStep>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var a = LoadFaces(PersonA);
+        var b = LoadFaces(PersonB);
+        try
+        {
+            using var model = new FaceSwapModel(ModelOptions);
+            using var trainer = new FaceSwapTrainer(model, a, b, options);
+            if (File.Exists(CheckpointPath)) trainer.LoadCheckpoint(CheckpointPath);
+            return trainer.Train(iterations, progress, CheckpointPath, cancellationToken);
+        }
+        finally
+        {
+            a.ForEach(m => m.Dispose());
+            b.ForEach(m => m.Dispose());
+        }
+    }
+
+    /// <summary>
+    /// Converts a video, swapping <see cref="PersonA"/>'s face for <see cref="PersonB"/>'s — only A's when
+    /// <paramref name="faceFilter"/> (needs <c>data/persons/&lt;A&gt;.jpg</c>). <paramref name="photos"/> also writes the
+    /// frames as images. Returns the output path and statistics.
+    /// </summary>
+    public (string Output, ConvertStats Stats) Convert(string video, bool faceFilter = true, bool photos = false, double start = 0, double? duration = null,
+        bool sideBySide = false, BlendMode blend = BlendMode.Alpha, IProgress<(int Frame, int? Total)>? progress = null, CancellationToken cancellationToken = default)
+    {
+        if (!File.Exists(CheckpointPath)) throw new FileNotFoundException($"no trained model at {CheckpointPath}: run Train() first", CheckpointPath);
+        using var faces = Faces.Load(Path.Combine(Root, FaceModels));
+        FaceFilter? filter = null;
+        if (faceFilter)
+            filter = FilterFor(faces, PersonA) ?? throw new FileNotFoundException($"the face filter needs a photo of {PersonA} at {PersonPhoto(PersonA)}", PersonPhoto(PersonA));
+        using var model = new FaceSwapModel(ModelOptions);
+        using (var trainer = new FaceSwapTrainer(model, [new Mat(8, 8, MatType.CV_8UC3)], [new Mat(8, 8, MatType.CV_8UC3)]))
+            trainer.LoadCheckpoint(CheckpointPath);
+        string output = Path.Combine(OutputFolder, $"{Name}_{Path.GetFileNameWithoutExtension(video)}.mp4");
+        string? photoFolder = photos ? Path.Combine(OutputFolder, $"{Name}_{Path.GetFileNameWithoutExtension(video)}_frames") : null;
+        var converter = new FaceSwapConverter(model, faces, new ConvertOptions(Filter: filter, Blend: blend));
+        var stats = converter.ConvertVideo(video, output, start, duration, photoFolder, sideBySide, progress, cancellationToken);
+        return (output, stats);
+    }
+}

@@ -1,0 +1,189 @@
+using MovingImages.FaceAnalysis;
+using MovingImages.Imaging;
+using MovingImages.Video;
+using OpenCvSharp;
+using TorchSharp;
+using static TorchSharp.torch;
+using Size = OpenCvSharp.Size;
+
+namespace MovingImages.FaceSwap;
+
+/// <summary>How faces are put back into the frame.</summary>
+public enum BlendMode
+{
+    /// <summary>Alpha blending through the feathered mask.</summary>
+    Alpha,
+    /// <summary>OpenCV's seamless (Poisson) cloning inside the mask.</summary>
+    Seamless,
+}
+
+/// <summary>Conversion settings.</summary>
+/// <param name="Direction">True: A's faces become B (the usual swap); false: B's become A.</param>
+/// <param name="Filter">Only faces this filter accepts are swapped (null: every face).</param>
+/// <param name="Blend">Alpha or seamless.</param>
+/// <param name="MaskErode">Pixels the landmark-hull mask is eroded by (in the model's crop).</param>
+/// <param name="MaskFeather">Pixels it is feathered by.</param>
+/// <param name="ColorMatch">Match the new face's per-channel mean and standard deviation to the original's.</param>
+/// <param name="MinScore">Face detector threshold.</param>
+public sealed record ConvertOptions(bool Direction = true, FaceFilter? Filter = null, BlendMode Blend = BlendMode.Alpha,
+    int MaskErode = 2, int MaskFeather = 3, bool ColorMatch = true, float MinScore = 0.5f)
+{
+    /// <summary>The defaults: A → B, every face, alpha blend, colour match.</summary>
+    public static ConvertOptions Default { get; } = new();
+}
+
+/// <summary>What happened to one frame.</summary>
+/// <param name="Faces">Faces found.</param>
+/// <param name="Swapped">Faces replaced.</param>
+/// <param name="Masks">The frame-sized masks of the replaced faces (255 where the new face was blended in; the caller disposes them).</param>
+public sealed record ConvertedFrame(int Faces, int Swapped, IReadOnlyList<Mat> Masks);
+
+/// <summary>
+/// Converts frames as faceswap does: detect faces, keep those the face filter accepts, align each to the model's input
+/// (the same crop the model was trained on), run encoder → the other decoder, match colours, build a mask from the
+/// landmark hull (eroded, feathered), warp the new face back and blend it in. Pixels outside the masks are untouched.
+/// </summary>
+public sealed class FaceSwapConverter(FaceSwapModel model, Faces faces, ConvertOptions? options = null)
+{
+    /// <summary>The settings.</summary>
+    public ConvertOptions Options { get; } = options ?? ConvertOptions.Default;
+
+    /// <summary>Returns a converted copy of <paramref name="frame"/> and what was done.</summary>
+    public (Mat Image, ConvertedFrame Info) Convert(Mat frame)
+    {
+        int size = model.Options.ImageSize;
+        bool describe = Options.Filter != null;
+        var found = faces.DetectFaces(frame, FaceOptions.Default with { MinScore = Options.MinScore, Landmarks = true, Descriptors = describe });
+        var result = frame.Clone();
+        var masks = new List<Mat>();
+        foreach (var face in found)
+        {
+            if (face.Landmarks is not { Points.Length: 68 } landmarks) continue;
+            if (Options.Filter != null && !Options.Filter.Matches(face)) continue;
+            // The model's input is the template square itself (the training targets cover it wholly): coverage 1.
+            using var aligned = FaceAligner.Align(result, landmarks, size, coverage: 1.0);
+            using var swapped = Swap(aligned.Image);
+            using var mask = FaceAligner.HullMask(aligned.Landmarks, size, Options.MaskErode, Options.MaskFeather);
+            if (Options.ColorMatch) MatchColours(swapped, aligned.Image, mask);
+            Mat next;
+            if (Options.Blend == BlendMode.Seamless) next = Seamless(result, swapped, aligned.ToImage, mask);
+            else next = FaceAligner.PasteBack(result, swapped, aligned.ToImage, mask);
+            result.Dispose();
+            result = next;
+            var frameMask = new Mat();
+            using (var m = ToMat(aligned.ToImage)) Cv2.WarpAffine(mask, frameMask, m, frame.Size(), InterpolationFlags.Linear, BorderTypes.Constant);
+            masks.Add(frameMask);
+        }
+        return (result, new ConvertedFrame(found.Count, masks.Count, masks));
+    }
+
+    Mat Swap(Mat face)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        model.eval();
+        var input = ImageTensor.ToRgbTensor(face, model.parameters().First().device);
+        var output = Options.Direction ? model.SwapAToB(input) : model.SwapBToA(input);
+        return ImageTensor.ToBgrMat(output);
+    }
+
+    /// <summary>Shifts and scales each channel of <paramref name="face"/> so its mean and deviation inside the mask match <paramref name="reference"/>'s.</summary>
+    internal static void MatchColours(Mat face, Mat reference, Mat mask)
+    {
+        Cv2.MeanStdDev(face, out var fm, out var fs, mask);
+        Cv2.MeanStdDev(reference, out var rm, out var rs, mask);
+        var channels = Cv2.Split(face);
+        try
+        {
+            for (int c = 0; c < 3; c++)
+            {
+                double gain = fs[c] > 1e-3 ? rs[c] / fs[c] : 1;
+                channels[c].ConvertTo(channels[c], MatType.CV_8UC1, gain, rm[c] - fm[c] * gain);
+            }
+            Cv2.Merge(channels, face);
+        }
+        finally
+        {
+            foreach (var ch in channels) ch.Dispose();
+        }
+    }
+
+    static Mat Seamless(Mat frame, Mat swapped, double[,] toImage, Mat mask)
+    {
+        using var m = ToMat(toImage);
+        using var warped = new Mat();
+        using var warpedMask = new Mat();
+        Cv2.WarpAffine(swapped, warped, m, frame.Size(), InterpolationFlags.Linear, BorderTypes.Constant);
+        Cv2.WarpAffine(mask, warpedMask, m, frame.Size(), InterpolationFlags.Linear, BorderTypes.Constant);
+        using var binary = new Mat();
+        Cv2.Threshold(warpedMask, binary, 127, 255, ThresholdTypes.Binary);
+        var box = Cv2.BoundingRect(binary);
+        if (box.Width < 3 || box.Height < 3) return frame.Clone();
+        var center = new Point(box.X + box.Width / 2, box.Y + box.Height / 2);
+        var result = new Mat();
+        Cv2.SeamlessClone(warped, frame, binary, center, result, SeamlessCloneFlags.NormalClone);
+        return result;
+    }
+
+    static Mat ToMat(double[,] m) => Mat.FromPixelData(2, 3, MatType.CV_64FC1, new[] { m[0, 0], m[0, 1], m[0, 2], m[1, 0], m[1, 1], m[1, 2] });
+
+    /// <summary>
+    /// Converts a video into <paramref name="output"/>: same size, frame rate and frame count, with the input's sound
+    /// (ffmpeg). <paramref name="start"/> and <paramref name="duration"/> select a part (in seconds);
+    /// <paramref name="photosDirectory"/> also receives each converted frame as PNG; <paramref name="sideBySide"/> writes
+    /// original | converted.
+    /// </summary>
+    public ConvertStats ConvertVideo(string input, string output, double start = 0, double? duration = null, string? photosDirectory = null,
+        bool sideBySide = false, IProgress<(int Frame, int? Total)>? progress = null, CancellationToken cancellationToken = default)
+    {
+        using var source = FrameSources.Open(input);
+        var info = source.Info;
+        var outInfo = sideBySide ? info with { Width = info.Width * 2 } : info;
+        using var sink = new VideoFileSink(output, File.Exists(input) && start == 0 ? input : null);
+        sink.Open(outInfo);
+        int frames = 0, swapped = 0, facesSeen = 0;
+        TimeSpan last = TimeSpan.Zero;
+        bool complete = true;
+        try
+        {
+            while (source.Read() is { } frame)
+            {
+                using (frame)
+                {
+                    if (frame.Time.TotalSeconds < start) continue;
+                    if (duration is { } d && frame.Time.TotalSeconds >= start + d) { complete = false; break; }
+                    if (cancellationToken.IsCancellationRequested) { complete = false; break; }
+                    var (image, done) = Convert(frame.Image);
+                    foreach (var m in done.Masks) m.Dispose();
+                    facesSeen += done.Faces;
+                    swapped += done.Swapped;
+                    Mat written = image;
+                    if (sideBySide)
+                    {
+                        written = new Mat();
+                        Cv2.HConcat([frame.Image, image], written);
+                        image.Dispose();
+                    }
+                    if (photosDirectory != null) ImageFiles.Write(Path.Combine(photosDirectory, $"frame{frame.Index:D6}.png"), written);
+                    using var processed = new ProcessedFrame(new Video.Frame(frame.Index, frame.Time, frame.Image.Clone()), [], true, written);
+                    sink.Write(processed);
+                    frames++;
+                    last = frame.Time;
+                    progress?.Report((frames, info.FrameCount));
+                }
+            }
+        }
+        finally
+        {
+            sink.Complete(new RunCompletion(frames, frames == 0 ? TimeSpan.Zero : last - TimeSpan.FromSeconds(start) + TimeSpan.FromSeconds(1 / info.Fps), complete && start == 0));
+        }
+        return new ConvertStats(frames, facesSeen, swapped, sink.AudioStatus);
+    }
+}
+
+/// <summary>What a video conversion did.</summary>
+/// <param name="Frames">Frames written.</param>
+/// <param name="FacesSeen">Faces found in all frames.</param>
+/// <param name="FacesSwapped">Faces replaced.</param>
+/// <param name="Audio">What happened to the sound.</param>
+public sealed record ConvertStats(int Frames, int FacesSeen, int FacesSwapped, string Audio);
