@@ -22,6 +22,7 @@ public static class CliApp
             DemoCommand.Create(io),
             NotebookCommand.Create(io),
             FacesCommand.Create(io),
+            FakeVideoCommand.Create(io),
         };
         var config = new InvocationConfiguration { Output = io.Out, Error = io.Err, EnableDefaultExceptionHandler = false };
         try

@@ -19,6 +19,7 @@ internal static class BenchCommand
         command.Subcommands.Add(Locate(io));
         command.Subcommands.Add(VideoBench(io));
         command.Subcommands.Add(FacesCommand.Bench(io));
+        command.Subcommands.Add(FakeVideoCommand.Bench(io));
         return command;
     }
 

@@ -1,0 +1,145 @@
+using System.CommandLine;
+using System.Diagnostics;
+using MovingImages.FaceAnalysis;
+using MovingImages.FaceSwap;
+using MovingImages.Runtime;
+using OpenCvSharp;
+using Spectre.Console;
+using TorchSharp;
+using Scalar = OpenCvSharp.Scalar;
+
+namespace MovingImages.Cli.Commands;
+
+/// <summary><c>movingimages fakevideo summary|preprocess|train|convert</c> and <c>bench fakevideo</c>.</summary>
+internal static class FakeVideoCommand
+{
+    static Option<int> Size() => new("--size") { Description = "face size the model sees", DefaultValueFactory = _ => FaceSwapModelOptions.Default.ImageSize };
+    static Option<int> EncoderDim() => new("--encoder-dim") { Description = "width of the bottleneck", DefaultValueFactory = _ => FaceSwapModelOptions.Default.EncoderDim };
+    static Option<int> Filters() => new("--filters") { Description = "filters of the first convolution", DefaultValueFactory = _ => FaceSwapModelOptions.Default.Filters };
+
+    public static Command Create(CliIO io)
+    {
+        var command = new Command("fakevideo", "The faceswap recipe: model summary, preprocess, train, convert (FaceIt).");
+        var size = Size();
+        var dim = EncoderDim();
+        var filters = Filters();
+        var summary = new Command("summary", "Print the autoencoder's layers, shapes and parameter counts.") { size, dim, filters };
+        summary.SetAction(parse =>
+        {
+            using var model = new FaceSwapModel(new FaceSwapModelOptions(parse.GetValue(size), parse.GetValue(dim), parse.GetValue(filters)));
+            io.Out.Write(model.Summary());
+            return 0;
+        });
+        command.Subcommands.Add(summary);
+
+        // preprocess / train / convert share the FaceIt project options
+        var name = new Option<string>("--name") { Description = "model name", Required = true };
+        var personA = new Option<string>("--person-a") { Description = "the person whose face is replaced", Required = true };
+        var personB = new Option<string>("--person-b") { Description = "the person whose face is put in", Required = true };
+        var root = new Option<string>("--root") { Description = "project folder (data/ lives there)", DefaultValueFactory = _ => "." };
+        var models = new Option<string>("--models") { Description = "face-api model folder", DefaultValueFactory = _ => Faces.DefaultDirectory };
+        var threshold = new Option<float>("--filter-threshold") { Description = "same-person distance", DefaultValueFactory = _ => FaceRecognitionNet.SamePersonDistance };
+        FaceIt Project(ParseResult p) => new(p.GetValue(name)!, p.GetValue(personA)!, p.GetValue(personB)!, p.GetValue(root)!)
+        {
+            FaceModels = p.GetValue(models)!,
+            ModelOptions = new FaceSwapModelOptions(p.GetValue(size), p.GetValue(dim), p.GetValue(filters)),
+            FilterThreshold = p.GetValue(threshold),
+        };
+
+        var videosA = new Option<string[]>("--videos-a") { Description = "videos of person A", Required = true, AllowMultipleArgumentsPerToken = true };
+        var videosB = new Option<string[]>("--videos-b") { Description = "videos of person B", Required = true, AllowMultipleArgumentsPerToken = true };
+        var every = new Option<int>("--every") { Description = "use every N-th frame", DefaultValueFactory = _ => 1 };
+        var preprocess = new Command("preprocess", "Detect, filter and align both people's faces into data/processed/<person>/.")
+        { name, personA, personB, root, models, threshold, size, dim, filters, videosA, videosB, every };
+        preprocess.SetAction((parse, ct) =>
+        {
+            var faceit = Project(parse);
+            foreach (var v in parse.GetValue(videosA)!) faceit.Add(faceit.PersonA, v);
+            foreach (var v in parse.GetValue(videosB)!) faceit.Add(faceit.PersonB, v);
+            foreach (var s in faceit.Preprocess(parse.GetValue(every), new Progress<string>(io.Err.WriteLine), ct))
+                io.Out.WriteLine($"{s.Person}: {s.Faces} faces from {s.Frames} frames, {s.Rejected} other faces skipped");
+            return Task.FromResult(0);
+        });
+        command.Subcommands.Add(preprocess);
+
+        var iterations = new Option<int>("--iterations") { Description = "training steps", DefaultValueFactory = _ => 1000 };
+        var batch = new Option<int>("--batch") { Description = "faces per person per step", DefaultValueFactory = _ => TrainingOptions.Default.BatchSize };
+        var lr = new Option<double>("--lr") { Description = "learning rate", DefaultValueFactory = _ => TrainingOptions.Default.LearningRate };
+        var seed = new Option<int>("--seed") { Description = "augmentation seed", DefaultValueFactory = _ => TrainingOptions.Default.Seed };
+        var train = new Command("train", "Train (or resume) the autoencoder; checkpoints in data/models/<name>/.")
+        { name, personA, personB, root, models, threshold, size, dim, filters, iterations, batch, lr, seed };
+        train.SetAction((parse, ct) =>
+        {
+            var faceit = Project(parse);
+            var progress = new Progress<TrainingStep>(s =>
+            {
+                if (s.Iteration % 10 == 0) io.Err.WriteLine($"iteration {s.Iteration}: loss A {s.LossA:0.0000}, loss B {s.LossB:0.0000}, {s.SamplesPerSecond:0} samples/s");
+            });
+            var steps = faceit.Train(parse.GetValue(iterations), new TrainingOptions(parse.GetValue(batch), parse.GetValue(lr), Seed: parse.GetValue(seed)), progress, ct);
+            if (steps.Count > 0) io.Out.WriteLine($"trained to iteration {steps[^1].Iteration}: loss A {steps[^1].LossA:0.0000}, loss B {steps[^1].LossB:0.0000}; checkpoint {faceit.CheckpointPath}");
+            return Task.FromResult(0);
+        });
+        command.Subcommands.Add(train);
+
+        var video = new Argument<string>("video") { Description = "the video to convert" };
+        var noFilter = new Option<bool>("--no-face-filter") { Description = "swap every face, not only person A's" };
+        var photos = new Option<bool>("--photos") { Description = "also write the converted frames as PNG" };
+        var start = new Option<double>("--start") { Description = "start at this many seconds", DefaultValueFactory = _ => 0 };
+        var duration = new Option<double?>("--duration") { Description = "convert this many seconds" };
+        var sideBySide = new Option<bool>("--side-by-side") { Description = "write original | converted" };
+        var seamless = new Option<bool>("--seamless") { Description = "seamless (Poisson) cloning instead of alpha blending" };
+        var convert = new Command("convert", "Swap person A's face for person B's in a video, keeping its sound; output in data/output/.")
+        { video, name, personA, personB, root, models, threshold, size, dim, filters, noFilter, photos, start, duration, sideBySide, seamless };
+        convert.SetAction((parse, ct) =>
+        {
+            var faceit = Project(parse);
+            var (output, stats) = faceit.Convert(parse.GetValue(video)!, !parse.GetValue(noFilter), parse.GetValue(photos), parse.GetValue(start), parse.GetValue(duration),
+                parse.GetValue(sideBySide), parse.GetValue(seamless) ? BlendMode.Seamless : BlendMode.Alpha, null, ct);
+            io.Out.WriteLine($"wrote {output}: {stats.Frames} frames, {stats.FacesSwapped} of {stats.FacesSeen} faces swapped, audio {stats.Audio}");
+            return Task.FromResult(0);
+        });
+        command.Subcommands.Add(convert);
+        return command;
+    }
+
+    /// <summary><c>bench fakevideo</c>: training samples/s of the default model at batch 16 and 64, and conversion frames/s.</summary>
+    public static Command Bench(CliIO io)
+    {
+        var threads = new Option<int>("--threads") { Description = "CPU threads", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var steps = new Option<int>("--steps") { Description = "timed steps per batch size", DefaultValueFactory = _ => 3 };
+        var size = Size();
+        var dim = EncoderDim();
+        var filters = Filters();
+        var command = new Command("fakevideo", "Training samples/s (batch 16 and 64) of the autoencoder on synthetic faces.") { threads, steps, size, dim, filters };
+        command.SetAction(parse =>
+        {
+            TorchRuntime.SetThreads(parse.GetValue(threads));
+            var options = new FaceSwapModelOptions(parse.GetValue(size), parse.GetValue(dim), parse.GetValue(filters));
+            var rng = new Random(1);
+            var faces = Enumerable.Range(0, 8).Select(_ =>
+            {
+                var m = new Mat(128, 128, MatType.CV_8UC3);
+                Cv2.Randu(m, Scalar.All(0), Scalar.All(255));
+                return m;
+            }).ToList();
+            var table = new Table().AddColumns("batch", "samples/s", "s/step");
+            foreach (int b in new[] { 16, 64 })
+            {
+                torch.random.manual_seed(1);
+                using var model = new FaceSwapModel(options);
+                using var trainer = new FaceSwapTrainer(model, faces, faces, new TrainingOptions(BatchSize: b), torch.CPU);
+                trainer.Step(); // warm-up
+                var sw = Stopwatch.StartNew();
+                int n = Math.Max(1, parse.GetValue(steps));
+                for (int i = 0; i < n; i++) trainer.Step();
+                double perStep = sw.Elapsed.TotalSeconds / n;
+                table.AddRow($"{b}", $"{2 * b / perStep:0.0}", $"{perStep:0.00}");
+                io.Out.WriteLine($"fakevideo: batch {b}: {2 * b / perStep:0.0} samples/s ({perStep:0.00} s per step of A and B), fp32, {TorchRuntime.Threads} threads");
+            }
+            io.Console.Write(table);
+            faces.ForEach(f => f.Dispose());
+            return 0;
+        });
+        return command;
+    }
+}
