@@ -166,6 +166,26 @@ public sealed class FaceIt
         }
     }
 
+    /// <summary>The training preview (rows of A, A→A, A→B and B, B→B, B→A) and the loss chart of the current checkpoint.</summary>
+    public (Mat Preview, ScottPlot.Plot Losses) Progress(int count = 4)
+    {
+        if (!File.Exists(CheckpointPath)) throw new FileNotFoundException($"no trained model at {CheckpointPath}: run Train() first", CheckpointPath);
+        var a = LoadFaces(PersonA);
+        var b = LoadFaces(PersonB);
+        try
+        {
+            using var model = new FaceSwapModel(ModelOptions);
+            using var trainer = new FaceSwapTrainer(model, a, b, new TrainingOptions(BatchSize: count));
+            trainer.LoadCheckpoint(CheckpointPath);
+            return (trainer.Preview(count), trainer.LossChart());
+        }
+        finally
+        {
+            a.ForEach(m => m.Dispose());
+            b.ForEach(m => m.Dispose());
+        }
+    }
+
     /// <summary>
     /// Converts a video, swapping <see cref="PersonA"/>'s face for <see cref="PersonB"/>'s — only A's when
     /// <paramref name="faceFilter"/> (needs <c>data/persons/&lt;A&gt;.jpg</c>). <paramref name="photos"/> also writes the

@@ -41,7 +41,9 @@ public class NotebooksTests(ITestOutputHelper output)
             "-p", $"cfgPath={TestData.Cfg("yolov3-tiny.cfg")}", "-p", $"weightsPath={weights}", "-p", $"namesPath={TestData.CocoNames}",
             "-p", $"imagePath={TestData.Image("dog.jpg")}", "-p", $"videoPath={TestData.Shared("data", "video", "vtest.avi")}",
             "-p", $"faceModels={MovingImages.Tests.FaceAnalysis.FaceModels.Directory}", "-p", $"sceneVideo={TestData.Shared("data", "video", "Megamind.avi")}",
-            "-p", "inputSize=320", "-p", "maxFrames=12", "-p", "cameraFrames=5", "-p", "previewFrames=3"], TimeSpan.FromMinutes(15));
+            "-p", "inputSize=320", "-p", "maxFrames=12", "-p", "cameraFrames=5", "-p", "previewFrames=3",
+            "-p", "imageSize=32", "-p", "filters=16", "-p", "encoderDim=64", "-p", "iterations=30", "-p", "batchSize=8", "-p", "learningRate=1e-3",
+            "-p", "everyNthFrame=10", "-p", "convertSeconds=2.0", "-p", $"workDir={TestData.NewTempDir("faceit-notebook")}"], TimeSpan.FromMinutes(15));
         output.WriteLine($"{sw.Elapsed.TotalSeconds:0} s\n{stdout}\n{stderr}");
         Assert.True(code == 0, stdout + stderr);
 
@@ -59,6 +61,9 @@ public class NotebooksTests(ITestOutputHelper output)
         Assert.Contains(fake.SelectMany(c => c.Outputs), o => o["data"]?["image/png"] != null);
         Assert.Contains(Cell(fake, "FaceAligner.Align").Outputs, o => o["data"]?["image/png"] != null);
         Assert.Contains(Cell(fake, "filter.Matches").Outputs, o => o["data"]?["image/png"] != null);
+        Assert.Contains(Cell(fake, "model.Summary()").Outputs, o => o["output_type"]!.GetValue<string>() == "stream" && o["text"]!.GetValue<string>().Contains("model total"));
+        Assert.Contains(Cell(fake, "faceit.Progress(3)").Outputs, o => o["data"]?["image/png"] != null);   // preview grid and loss chart
+        Assert.Contains(Cell(fake, "faceit.Convert(").Outputs, o => o["data"]?["image/png"] != null);      // before | after
 
         // The executed files are valid nbformat 4 (Debian's python3-nbformat, installed by .ci/run).
         foreach (var file in Directory.GetFiles(outDir, "*.ipynb"))
