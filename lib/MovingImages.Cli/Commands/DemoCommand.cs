@@ -61,6 +61,26 @@ internal static class DemoCommand
                 else report.Add(("locate objects in video (YOLOv3 + SORT)", "SKIPPED", Why("vtest.avi")));
             }
 
+            // Recipe 2, first stage: find, landmark and align the faces in the sample photos.
+            var facePhotos = Directory.Exists(Path.Combine(dir, "data", "faces")) ? Directory.GetFiles(Path.Combine(dir, "data", "faces"), "*.jpg").Order(StringComparer.Ordinal).ToArray() : [];
+            if (!Have("face-api-1.7.15.tgz") || facePhotos.Length == 0)
+                report.Add(("faces (face-api networks)", "SKIPPED", Have("face-api-1.7.15.tgz") ? "no photos in data/faces" : Why("face-api-1.7.15.tgz")));
+            else
+            {
+                using var faces = FaceAnalysis.Faces.Load(Path.Combine(dir, FaceAnalysis.Faces.DefaultDirectory));
+                int total = 0;
+                foreach (var photo in facePhotos)
+                {
+                    ct.ThrowIfCancellationRequested();
+                    using var image = Imaging.ImageFiles.Read(photo);
+                    var found = faces.DetectFaces(image);
+                    total += found.Count;
+                    using var drawn = FaceAnalysis.FaceOutput.Draw(image, found);
+                    Imaging.ImageFiles.Write(Path.Combine(dir, "out", Path.GetFileNameWithoutExtension(photo) + ".faces.jpg"), drawn);
+                }
+                report.Add(("faces (face-api networks)", "ok", $"{total} faces with landmarks in {facePhotos.Length} photos → out/*.faces.jpg"));
+            }
+
             var table = new Table().AddColumns("part", "status", "detail");
             foreach (var (part, status, detail) in report) table.AddRow(Markup.Escape(part), Markup.Escape(status), Markup.Escape(detail));
             io.Console.Write(table);
