@@ -170,5 +170,6 @@ public static class FaceAligner
         return mask;
     }
 
-    static Mat ToMat(double[,] m) => Mat.FromPixelData(2, 3, MatType.CV_64FC1, new[] { m[0, 0], m[0, 1], m[0, 2], m[1, 0], m[1, 1], m[1, 2] });
+    /// <summary>A 2×3 matrix as the OpenCV Mat that WarpAffine takes (the caller disposes it).</summary>
+    public static Mat ToMat(double[,] m) => Mat.FromPixelData(2, 3, MatType.CV_64FC1, new[] { m[0, 0], m[0, 1], m[0, 2], m[1, 0], m[1, 1], m[1, 2] });
 }

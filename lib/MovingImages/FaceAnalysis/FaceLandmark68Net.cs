@@ -73,10 +73,7 @@ public sealed class FaceLandmark68Net : IDisposable
     /// <summary>Crop → centred square (face-api's padToSquare), TF-bilinear 112×112, minus the mean, / 255.</summary>
     internal Tensor Preprocess(Mat crop)
     {
-        using var scope = torch.NewDisposeScope();
-        var resized = TfOps.SquareResize(crop, InputSize, centred: true, Device);
-        var mean = torch.tensor(MeanRgb, device: Device).view(1, 3, 1, 1);
-        return ((resized - mean) / 255f).MoveToOuterDisposeScope();
+        return TfOps.SquareResizeNormalized(crop, InputSize, centred: true, MeanRgb, Device);
     }
 
     internal Tensor Forward(Tensor x)

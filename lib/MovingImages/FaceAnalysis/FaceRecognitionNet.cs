@@ -74,10 +74,7 @@ public sealed class FaceRecognitionNet : IDisposable
 
     internal Tensor Preprocess(Mat crop)
     {
-        using var scope = torch.NewDisposeScope();
-        var resized = TfOps.SquareResize(crop, InputSize, centred: true, Device);
-        var mean = torch.tensor(MeanRgb, device: Device).view(1, 3, 1, 1);
-        return ((resized - mean) / 255f).MoveToOuterDisposeScope();
+        return TfOps.SquareResizeNormalized(crop, InputSize, centred: true, MeanRgb, Device);
     }
 
     static Tensor Apply(Tensor x, ConvLayer c, bool down, bool relu)

@@ -74,4 +74,13 @@ internal static class TfOps
             return a * wa + b * wb;
         }
     }
+
+    /// <summary><see cref="SquareResize"/>, then face-api's normalisation: minus the per-channel RGB mean, divided by 255.</summary>
+    public static Tensor SquareResizeNormalized(OpenCvSharp.Mat image, int size, bool centred, float[] meanRgb, Device device)
+    {
+        using var scope = torch.NewDisposeScope();
+        var resized = SquareResize(image, size, centred, device);
+        var mean = torch.tensor(meanRgb, device: device).view(1, 3, 1, 1);
+        return ((resized - mean) / 255f).MoveToOuterDisposeScope();
+    }
 }

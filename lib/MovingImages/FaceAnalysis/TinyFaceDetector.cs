@@ -95,10 +95,7 @@ public sealed class TinyFaceDetector : IDisposable
     /// <summary>face-api's input: RGB 0–255, zero-padded to a square (bottom/right), TF-bilinear resized, minus the mean, / 255.</summary>
     internal Tensor Preprocess(Mat image, int size)
     {
-        using var scope = torch.NewDisposeScope();
-        var resized = TfOps.SquareResize(image, size, centred: false, Device);
-        var mean = torch.tensor(MeanRgb, device: Device).view(1, 3, 1, 1);
-        return ((resized - mean) / 255f).MoveToOuterDisposeScope();
+        return TfOps.SquareResizeNormalized(image, size, centred: false, MeanRgb, Device);
     }
 
     /// <summary>The network on a preprocessed N×3×S×S input; returns N×25×(S/32)×(S/32) raw outputs.</summary>

@@ -93,7 +93,7 @@ public sealed class FaceAugmenter(int outputSize, int seed, AugmentOptions? opti
                 dst.Add(new Point2d(j * s / 4.0, i * s / 4.0));
             }
         var mat = FaceAligner.Umeyama(src, dst);
-        using var m = Mat.FromPixelData(2, 3, MatType.CV_64FC1, new[] { mat[0, 0], mat[0, 1], mat[0, 2], mat[1, 0], mat[1, 1], mat[1, 2] });
+        using var m = FaceAligner.ToMat(mat);
         var target = new Mat();
         Cv2.WarpAffine(face, target, m, new Size(s, s));
         return (warped, target);

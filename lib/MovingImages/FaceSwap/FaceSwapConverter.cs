@@ -71,7 +71,7 @@ public sealed class FaceSwapConverter(FaceSwapModel model, Faces faces, ConvertO
             result.Dispose();
             result = next;
             var frameMask = new Mat();
-            using (var m = ToMat(aligned.ToImage)) Cv2.WarpAffine(mask, frameMask, m, frame.Size(), InterpolationFlags.Linear, BorderTypes.Constant);
+            using (var m = FaceAligner.ToMat(aligned.ToImage)) Cv2.WarpAffine(mask, frameMask, m, frame.Size(), InterpolationFlags.Linear, BorderTypes.Constant);
             masks.Add(frameMask);
         }
         return (result, new ConvertedFrame(found.Count, masks.Count, masks));
@@ -110,7 +110,7 @@ public sealed class FaceSwapConverter(FaceSwapModel model, Faces faces, ConvertO
 
     static Mat Seamless(Mat frame, Mat swapped, double[,] toImage, Mat mask)
     {
-        using var m = ToMat(toImage);
+        using var m = FaceAligner.ToMat(toImage);
         using var warped = new Mat();
         using var warpedMask = new Mat();
         Cv2.WarpAffine(swapped, warped, m, frame.Size(), InterpolationFlags.Linear, BorderTypes.Constant);
@@ -124,8 +124,6 @@ public sealed class FaceSwapConverter(FaceSwapModel model, Faces faces, ConvertO
         Cv2.SeamlessClone(warped, frame, binary, center, result, SeamlessCloneFlags.NormalClone);
         return result;
     }
-
-    static Mat ToMat(double[,] m) => Mat.FromPixelData(2, 3, MatType.CV_64FC1, new[] { m[0, 0], m[0, 1], m[0, 2], m[1, 0], m[1, 1], m[1, 2] });
 
     /// <summary>
     /// Converts a video into <paramref name="output"/>: same size, frame rate and frame count, with the input's sound

@@ -56,7 +56,7 @@ public class FaceAlignerTests
         using var pasted = FaceAligner.PasteBack(image, aligned.Image, aligned.ToImage, mask);
         // Inside the face mask (mapped into the frame) the pixels come back; outside they are untouched.
         using var warpedMask = new Mat();
-        using (var m = Mat.FromPixelData(2, 3, MatType.CV_64FC1, new[] { aligned.ToImage[0, 0], aligned.ToImage[0, 1], aligned.ToImage[0, 2], aligned.ToImage[1, 0], aligned.ToImage[1, 1], aligned.ToImage[1, 2] }))
+        using (var m = FaceAligner.ToMat(aligned.ToImage))
             Cv2.WarpAffine(mask, warpedMask, m, image.Size(), InterpolationFlags.Linear);
         using var diff = new Mat();
         Cv2.Absdiff(image, pasted, diff);
