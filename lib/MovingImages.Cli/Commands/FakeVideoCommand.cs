@@ -113,7 +113,10 @@ internal static class FakeVideoCommand
         var video = new Option<string>("--video") { Description = "video for the conversion timing", DefaultValueFactory = _ => "data/video/Megamind.avi" };
         var models = new Option<string>("--models") { Description = "face-api model folder", DefaultValueFactory = _ => Faces.DefaultDirectory };
         var frames = new Option<int>("--frames") { Description = "frames converted for the timing", DefaultValueFactory = _ => 48 };
-        var command = new Command("fakevideo", "Training samples/s (batch 16 and 64) of the autoencoder, and conversion frames/s.") { threads, steps, size, dim, filters, video, models, frames };
+        var batches = new Option<int[]>("--batches") { Description = "batch sizes timed", DefaultValueFactory = _ => [16, 64], AllowMultipleArgumentsPerToken = true };
+        var precisions = new Option<string[]>("--precision") { Description = "precisions timed: fp32, bf16, fp16", DefaultValueFactory = _ => ["fp32", "bf16", "fp16"], AllowMultipleArgumentsPerToken = true };
+        var command = new Command("fakevideo", "Training samples/s (batch 16 and 64; fp32, bf16 and fp16 mixed precision) of the autoencoder, and conversion frames/s.")
+        { threads, steps, size, dim, filters, video, models, frames, batches, precisions };
         command.SetAction(parse =>
         {
             TorchRuntime.SetThreads(parse.GetValue(threads));
@@ -125,19 +128,26 @@ internal static class FakeVideoCommand
                 Cv2.Randu(m, Scalar.All(0), Scalar.All(255));
                 return m;
             }).ToList();
-            var table = new Table().AddColumns("batch", "samples/s", "s/step");
-            foreach (int b in new[] { 16, 64 })
+            var modes = parse.GetValue(precisions)!.Select(PrecisionExtensions.Parse).Distinct().ToArray();
+            var table = new Table().AddColumns("batch", "precision", "samples/s", "s/step", "vs fp32");
+            foreach (int b in parse.GetValue(batches)!)
             {
-                torch.random.manual_seed(1);
-                using var model = new FaceSwapModel(options);
-                using var trainer = new FaceSwapTrainer(model, faces, faces, new TrainingOptions(BatchSize: b), torch.CPU);
-                trainer.Step(); // warm-up
-                var sw = Stopwatch.StartNew();
-                int n = Math.Max(1, parse.GetValue(steps));
-                for (int i = 0; i < n; i++) trainer.Step();
-                double perStep = sw.Elapsed.TotalSeconds / n;
-                table.AddRow($"{b}", $"{2 * b / perStep:0.0}", $"{perStep:0.00}");
-                io.Out.WriteLine($"fakevideo: batch {b}: {2 * b / perStep:0.0} samples/s ({perStep:0.00} s per step of A and B), fp32, {TorchRuntime.Threads} threads");
+                double? reference = null;
+                foreach (var precision in modes)
+                {
+                    torch.random.manual_seed(1);
+                    using var model = new FaceSwapModel(options);
+                    using var trainer = new FaceSwapTrainer(model, faces, faces, new TrainingOptions(BatchSize: b, Precision: precision), torch.CPU);
+                    trainer.Step(); // warm-up
+                    var sw = Stopwatch.StartNew();
+                    int n = Math.Max(1, parse.GetValue(steps));
+                    for (int i = 0; i < n; i++) trainer.Step();
+                    double perStep = sw.Elapsed.TotalSeconds / n, rate = 2 * b / perStep;
+                    if (precision == Precision.Float32) reference = rate;
+                    string ratio = reference is { } r ? $"{rate / r:0.00}×" : "";
+                    table.AddRow($"{b}", precision.ShortName(), $"{rate:0.0}", $"{perStep:0.00}", ratio);
+                    io.Out.WriteLine($"fakevideo: batch {b}, {precision.ShortName()}: {rate:0.0} samples/s ({perStep:0.00} s per step of A and B){(ratio.Length > 0 ? $", {ratio} fp32" : "")}, loss A {trainer.History[^1].LossA:0.0000}, {TorchRuntime.Threads} threads");
+                }
             }
             io.Console.Write(table);
             faces.ForEach(f => f.Dispose());

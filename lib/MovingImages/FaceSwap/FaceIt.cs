@@ -200,8 +200,7 @@ public sealed class FaceIt
         if (faceFilter)
             filter = FilterFor(faces, PersonA) ?? throw new FileNotFoundException($"the face filter needs a photo of {PersonA} at {PersonPhoto(PersonA)}", PersonPhoto(PersonA));
         using var model = new FaceSwapModel(ModelOptions);
-        using (var trainer = new FaceSwapTrainer(model, [new Mat(8, 8, MatType.CV_8UC3)], [new Mat(8, 8, MatType.CV_8UC3)]))
-            trainer.LoadCheckpoint(CheckpointPath);
+        FaceSwapTrainer.LoadWeights(CheckpointPath, model);
         string output = Path.Combine(OutputFolder, $"{Name}_{Path.GetFileNameWithoutExtension(video)}.mp4");
         string? photoFolder = photos ? Path.Combine(OutputFolder, $"{Name}_{Path.GetFileNameWithoutExtension(video)}_frames") : null;
         var converter = new FaceSwapConverter(model, faces, new ConvertOptions(Filter: filter, Blend: blend));

@@ -58,8 +58,11 @@ public sealed class SameConv2d : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>The arithmetic's type (set through <see cref="FaceSwapModel.Precision"/>); the weights stay float32.</summary>
+    public ScalarType ComputeType { get; set; } = ScalarType.Float32;
+
     /// <inheritdoc/>
-    public override Tensor forward(Tensor x) => TfOps.ConvSame(x, weight, bias, _stride);
+    public override Tensor forward(Tensor x) => TfOps.ConvSame(x.As(ComputeType), weight.As(ComputeType), bias.As(ComputeType), _stride);
 }
 
 /// <summary>The shared encoder: four 5×5 stride-2 convolutions with LeakyReLU 0.1, dense bottleneck, dense back, one upscale.</summary>
@@ -89,13 +92,20 @@ public sealed class FaceEncoder : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>The dense layers' arithmetic type (set through <see cref="FaceSwapModel.Precision"/>).</summary>
+    public ScalarType ComputeType { get; set; } = ScalarType.Float32;
+
     /// <inheritdoc/>
     public override Tensor forward(Tensor x)
     {
         foreach (var conv in convs) x = F.leaky_relu(conv.call(x), 0.1);
-        x = dense2.call(dense1.call(x.flatten(1)));
+        x = Dense(dense2, Dense(dense1, x.flatten(1)));
         return upscale.call(x.view(-1, _deep, _low, _low));
     }
+
+    Tensor Dense(Linear layer, Tensor x) => ComputeType == ScalarType.Float32
+        ? layer.call(x)
+        : F.linear(x.As(ComputeType), layer.weight!.As(ComputeType), layer.bias!.As(ComputeType));
 }
 
 /// <summary>An upscale block: 3×3 convolution to 4× the filters, LeakyReLU 0.1, pixel shuffle.</summary>
@@ -138,7 +148,7 @@ public sealed class FaceDecoder : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         foreach (var up in ups) x = up.call(x);
-        return output.call(x).sigmoid();
+        return output.call(x).As(ScalarType.Float32).sigmoid();
     }
 }
 
@@ -163,6 +173,27 @@ public sealed class FaceSwapModel : nn.Module
 
     /// <summary>The sizes.</summary>
     public FaceSwapModelOptions Options { get; }
+
+    /// <summary>
+    /// The arithmetic of the convolutions and dense layers (float32 by default). The weights stay float32 and outputs
+    /// are float32 in [0, 1] in every mode; see <see cref="FaceSwap.Precision"/>.
+    /// </summary>
+    public Precision Precision
+    {
+        get => _precision;
+        set
+        {
+            var type = value.ComputeType();
+            foreach (var module in modules())
+            {
+                if (module is SameConv2d conv) conv.ComputeType = type;
+                else if (module is FaceEncoder encoder) encoder.ComputeType = type;
+            }
+            _precision = value;
+        }
+    }
+    Precision _precision = Precision.Float32;
+
     /// <summary>The shared encoder.</summary>
     public FaceEncoder Encoder { get; }
     /// <summary>Person A's decoder.</summary>

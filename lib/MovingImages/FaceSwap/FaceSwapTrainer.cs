@@ -14,8 +14,10 @@ namespace MovingImages.FaceSwap;
 /// <param name="Seed">Seed of the augmentation: batch k depends only on (seed, k), so a resumed run continues exactly.</param>
 /// <param name="CheckpointEvery">Write the checkpoint every this many steps (0: only at the end and on cancellation).</param>
 /// <param name="Augment">Augmentation settings.</param>
+/// <param name="Precision">Arithmetic of the convolutions and dense layers (mixed precision; see <see cref="FaceSwap.Precision"/>).</param>
+/// <param name="PreviewEvery">Make a preview grid every this many steps (0: never) for <see cref="FaceSwapTrainer.PreviewReady"/>.</param>
 public sealed record TrainingOptions(int BatchSize = 64, double LearningRate = 5e-5, double Beta1 = 0.5, double Beta2 = 0.999, int Seed = 1,
-    int CheckpointEvery = 100, AugmentOptions? Augment = null)
+    int CheckpointEvery = 100, AugmentOptions? Augment = null, Precision Precision = Precision.Float32, int PreviewEvery = 0)
 {
     /// <summary>The chapter's settings.</summary>
     public static TrainingOptions Default { get; } = new();
@@ -26,7 +28,8 @@ public sealed record TrainingOptions(int BatchSize = 64, double LearningRate = 5
 /// <param name="LossA">Mean absolute error of A → A on the step's batch.</param>
 /// <param name="LossB">Mean absolute error of B → B.</param>
 /// <param name="SamplesPerSecond">Faces (A and B together) per second in this step.</param>
-public sealed record TrainingStep(int Iteration, float LossA, float LossB, double SamplesPerSecond);
+/// <param name="Skipped">Optimiser steps skipped because float16 gradients overflowed (0, 1 or 2; always 0 unless float16).</param>
+public sealed record TrainingStep(int Iteration, float LossA, float LossB, double SamplesPerSecond, int Skipped = 0);
 
 /// <summary>A checkpoint that does not belong to this model or is damaged.</summary>
 public sealed class CheckpointException(string message) : IOException(message);
@@ -39,10 +42,12 @@ public sealed class CheckpointException(string message) : IOException(message);
 public sealed class FaceSwapTrainer : IDisposable
 {
     const int Magic = 0x5346494D; // "MIFS"
-    const int FormatVersion = 1;
+    const int FormatVersion = 2; // 2 added the loss scalers; 1 is still read
 
     readonly IReadOnlyList<Mat> _facesA, _facesB;
     readonly TorchSharp.Modules.Adam _optA, _optB;
+    readonly TorchSharp.Modules.Parameter[] _paramsA, _paramsB;
+    readonly LossScaler _scalerA, _scalerB;
     readonly List<TrainingStep> _history = new();
 
     /// <summary>Creates a trainer over aligned face crops of each person (square, any size; see <see cref="FaceAnalysis.FaceAligner"/>).</summary>
@@ -57,9 +62,22 @@ public sealed class FaceSwapTrainer : IDisposable
         _facesA = facesA;
         _facesB = facesB;
         var encoder = model.Encoder.parameters().ToArray();
-        _optA = optim.Adam(encoder.Concat(model.DecoderA.parameters()), Options.LearningRate, Options.Beta1, Options.Beta2);
-        _optB = optim.Adam(encoder.Concat(model.DecoderB.parameters()), Options.LearningRate, Options.Beta1, Options.Beta2);
+        _paramsA = encoder.Concat(model.DecoderA.parameters()).ToArray();
+        _paramsB = encoder.Concat(model.DecoderB.parameters()).ToArray();
+        _optA = optim.Adam(_paramsA, Options.LearningRate, Options.Beta1, Options.Beta2);
+        _optB = optim.Adam(_paramsB, Options.LearningRate, Options.Beta1, Options.Beta2);
+        _scalerA = new LossScaler(Options.Precision == Precision.Float16);
+        _scalerB = new LossScaler(Options.Precision == Precision.Float16);
     }
+
+    /// <summary>
+    /// Raised every <see cref="TrainingOptions.PreviewEvery"/> steps of <see cref="Train"/> with the iteration and the
+    /// <see cref="Preview"/> grid; the grid is disposed when the handlers return (clone it to keep it).
+    /// </summary>
+    public event Action<int, Mat>? PreviewReady;
+
+    /// <summary>The float16 loss scales of A's and B's autoencoder (1 unless training in float16).</summary>
+    public (double A, double B) LossScale => (_scalerA.Scale, _scalerB.Scale);
 
     /// <summary>The model being trained.</summary>
     public FaceSwapModel Model { get; }
@@ -82,9 +100,11 @@ public sealed class FaceSwapTrainer : IDisposable
     {
         var sw = Stopwatch.StartNew();
         Model.train();
+        Model.Precision = Options.Precision;
+        int skipped = 0;
         float lossA = StepOne(true), lossB = StepOne(false);
         Iteration++;
-        var step = new TrainingStep(Iteration, lossA, lossB, 2 * Options.BatchSize / sw.Elapsed.TotalSeconds);
+        var step = new TrainingStep(Iteration, lossA, lossB, 2 * Options.BatchSize / sw.Elapsed.TotalSeconds, skipped);
         _history.Add(step);
         return step;
 
@@ -95,9 +115,8 @@ public sealed class FaceSwapTrainer : IDisposable
             var optimizer = a ? _optA : _optB;
             optimizer.zero_grad();
             var output = a ? Model.AutoencodeA(warped) : Model.AutoencodeB(warped);
-            var loss = (output - target).abs().mean();
-            loss.backward();
-            optimizer.step();
+            var loss = (output - target).abs().mean();                       // float32 in every precision
+            if (!(a ? _scalerA : _scalerB).BackwardAndStep(loss, optimizer, a ? _paramsA : _paramsB)) skipped++;
             return loss.item<float>();
         }
     }
@@ -117,6 +136,11 @@ public sealed class FaceSwapTrainer : IDisposable
                 steps.Add(step);
                 progress?.Report(step);
                 if (checkpointPath != null && Options.CheckpointEvery > 0 && Iteration % Options.CheckpointEvery == 0) SaveCheckpoint(checkpointPath);
+                if (PreviewReady != null && Options.PreviewEvery > 0 && Iteration % Options.PreviewEvery == 0)
+                {
+                    using var grid = Preview();
+                    PreviewReady(Iteration, grid);
+                }
             }
         }
         finally
@@ -137,14 +161,42 @@ public sealed class FaceSwapTrainer : IDisposable
         w.Write(o.ImageSize); w.Write(o.EncoderDim); w.Write(o.Filters);
         w.Write(Iteration);
         w.Write(_history.Count);
-        foreach (var h in _history) { w.Write(h.Iteration); w.Write(h.LossA); w.Write(h.LossB); w.Write(h.SamplesPerSecond); }
+        foreach (var h in _history) { w.Write(h.Iteration); w.Write(h.LossA); w.Write(h.LossB); w.Write(h.SamplesPerSecond); w.Write(h.Skipped); }
         Model.save(w);
         _optA.save_state_dict(w);
         _optB.save_state_dict(w);
+        _scalerA.Save(w);
+        _scalerB.Save(w);
     });
 
     /// <summary>Restores a checkpoint written by <see cref="SaveCheckpoint"/> for a model of the same sizes.</summary>
-    public void LoadCheckpoint(string path)
+    public void LoadCheckpoint(string path) => Read(path, Model, (r, version, iteration, history) =>
+    {
+        _optA.load_state_dict(r);
+        _optB.load_state_dict(r);
+        if (version >= 2)
+        {
+            _scalerA.Load(r);
+            _scalerB.Load(r);
+        }
+        Iteration = iteration;
+        _history.Clear();
+        _history.AddRange(history);
+    });
+
+    /// <summary>
+    /// Loads only the weights of a checkpoint into <paramref name="model"/> (for conversion, which needs no optimiser);
+    /// returns the iteration the checkpoint was written at.
+    /// </summary>
+    public static int LoadWeights(string path, FaceSwapModel model)
+    {
+        int done = 0;
+        Read(path, model, (_, _, iteration, _) => done = iteration);
+        return done;
+    }
+
+    /// <summary>Reads header, history and weights, then hands the reader to <paramref name="rest"/> for the optimiser state.</summary>
+    static void Read(string path, FaceSwapModel model, Action<BinaryReader, int, int, List<TrainingStep>> rest)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"Checkpoint not found: {path}", path);
         using var stream = File.OpenRead(path);
@@ -153,21 +205,23 @@ public sealed class FaceSwapTrainer : IDisposable
         {
             if (r.ReadInt32() != Magic) throw new CheckpointException($"{path}: byte 0: not a MovingImages faceswap checkpoint");
             int version = r.ReadInt32();
-            if (version != FormatVersion) throw new CheckpointException($"{path}: checkpoint format {version}, this build reads {FormatVersion}");
+            if (version is < 1 or > FormatVersion) throw new CheckpointException($"{path}: byte 4: checkpoint format {version}, this build reads 1 to {FormatVersion}");
             var saved = new FaceSwapModelOptions(r.ReadInt32(), r.ReadInt32(), r.ReadInt32());
-            if (saved != Model.Options) throw new CheckpointException($"{path}: the checkpoint is for a model of {saved}, this model is {Model.Options}");
+            if (saved != model.Options) throw new CheckpointException($"{path}: the checkpoint is for a model of {saved}, this model is {model.Options}");
             int iteration = r.ReadInt32();
+            long at = stream.Position;
             int count = r.ReadInt32();
+            int entry = version >= 2 ? 24 : 20;
+            if (count < 0 || count > (stream.Length - stream.Position) / entry)
+                throw new CheckpointException($"{path}: byte {at}: {count} history entries do not fit in the file");
             var history = new List<TrainingStep>(count);
-            for (int i = 0; i < count; i++) history.Add(new TrainingStep(r.ReadInt32(), r.ReadSingle(), r.ReadSingle(), r.ReadDouble()));
-            Model.load(r);
-            _optA.load_state_dict(r);
-            _optB.load_state_dict(r);
-            Iteration = iteration;
-            _history.Clear();
-            _history.AddRange(history);
+            for (int i = 0; i < count; i++)
+                history.Add(new TrainingStep(r.ReadInt32(), r.ReadSingle(), r.ReadSingle(), r.ReadDouble(), version >= 2 ? r.ReadInt32() : 0));
+            model.load(r);
+            rest(r, version, iteration, history);
         }
         catch (EndOfStreamException) { throw new CheckpointException($"{path}: truncated at byte {stream.Position:N0}"); }
+        catch (InvalidDataException e) { throw new CheckpointException($"{path}: byte {stream.Position:N0}: {e.Message}"); }
     }
 
     /// <summary>

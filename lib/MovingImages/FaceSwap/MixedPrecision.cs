@@ -1,0 +1,142 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MovingImages.FaceSwap;
+
+/// <summary>
+/// The arithmetic of the autoencoder's convolutions and dense layers. Weights, optimiser state, the sigmoid and the loss
+/// stay float32 in every mode (mixed precision, as PyTorch's autocast does it): the low-precision modes cast weights and
+/// activations on the way into each convolution and dense layer, and gradients flow back to the float32 weights.
+/// </summary>
+public enum Precision
+{
+    /// <summary>Everything in float32 (the reference).</summary>
+    Float32,
+    /// <summary>bfloat16 convolutions and dense layers: float32's range, so no loss scaling is needed. Fast on CPUs with
+    /// AVX512-BF16/AMX and on recent GPUs.</summary>
+    BFloat16,
+    /// <summary>float16 convolutions and dense layers with dynamic loss scaling (small gradients would underflow
+    /// float16). Fast on GPUs; most CPUs have no float16 arithmetic and are slower in this mode than in float32.</summary>
+    Float16,
+}
+
+/// <summary>Helpers for <see cref="Precision"/>.</summary>
+public static class PrecisionExtensions
+{
+    /// <summary>The tensor type of the low-precision arithmetic.</summary>
+    public static ScalarType ComputeType(this Precision precision) => precision switch
+    {
+        Precision.Float32 => ScalarType.Float32,
+        Precision.BFloat16 => ScalarType.BFloat16,
+        Precision.Float16 => ScalarType.Float16,
+        _ => throw new ArgumentOutOfRangeException(nameof(precision), precision, "unknown precision"),
+    };
+
+    /// <summary>Parses float32|fp32, bfloat16|bf16, float16|fp16 (case-insensitive).</summary>
+    public static Precision Parse(string text) => text.ToLowerInvariant() switch
+    {
+        "float32" or "fp32" or "32" => Precision.Float32,
+        "bfloat16" or "bf16" => Precision.BFloat16,
+        "float16" or "fp16" or "half" or "16" => Precision.Float16,
+        _ => throw new ArgumentException($"unknown precision '{text}': expected fp32, bf16 or fp16"),
+    };
+
+    /// <summary>Short name: fp32, bf16, fp16.</summary>
+    public static string ShortName(this Precision precision) => precision switch
+    {
+        Precision.BFloat16 => "bf16",
+        Precision.Float16 => "fp16",
+        _ => "fp32",
+    };
+
+    /// <summary><paramref name="t"/> in <paramref name="type"/> (itself when it already is).</summary>
+    internal static Tensor As(this Tensor t, ScalarType type) => t.dtype == type ? t : t.to_type(type);
+}
+
+/// <summary>
+/// Dynamic loss scaling for float16 training, as PyTorch's GradScaler: the loss is multiplied by <see cref="Scale"/>
+/// before the backward pass so small gradients survive float16; gradients are divided by it again before the optimiser
+/// step. A step whose gradients overflowed (inf/NaN) is skipped and the scale halved; after
+/// <see cref="GrowthInterval"/> good steps in a row the scale doubles. With scaling off (float32, bfloat16) the scale is 1
+/// and every step is taken.
+/// </summary>
+public sealed class LossScaler
+{
+    /// <summary>Creates a scaler; <paramref name="enabled"/> false makes it a plain backward + step.</summary>
+    public LossScaler(bool enabled, double initialScale = 65536, int growthInterval = 2000)
+    {
+        if (initialScale <= 0 || growthInterval < 1) throw new ArgumentException("the scale must be positive and the growth interval at least 1");
+        Enabled = enabled;
+        Scale = enabled ? initialScale : 1;
+        GrowthInterval = growthInterval;
+    }
+
+    /// <summary>Whether the loss is scaled.</summary>
+    public bool Enabled { get; }
+    /// <summary>The current factor.</summary>
+    public double Scale { get; private set; }
+    /// <summary>Good steps in a row before the scale doubles.</summary>
+    public int GrowthInterval { get; }
+    /// <summary>Good steps since the last change of scale.</summary>
+    public int GoodSteps { get; private set; }
+    /// <summary>Steps skipped because their gradients overflowed.</summary>
+    public int SkippedSteps { get; private set; }
+
+    /// <summary>
+    /// Backward pass of <paramref name="loss"/> and, unless the gradients overflowed, <paramref name="optimizer"/>'s step over
+    /// <paramref name="parameters"/>. Returns whether the step was taken.
+    /// </summary>
+    public bool BackwardAndStep(Tensor loss, optim.Optimizer optimizer, IReadOnlyList<TorchSharp.Modules.Parameter> parameters)
+    {
+        if (!Enabled)
+        {
+            loss.backward();
+            optimizer.step();
+            return true;
+        }
+        using (var scaled = loss * Scale) scaled.backward();
+        using (torch.no_grad())
+        {
+            var grads = parameters.Select(p => p.grad).OfType<Tensor>().ToList();
+            bool finite = grads.All(g => { using var ok = torch.isfinite(g).all(); return ok.item<bool>(); });
+            if (!finite)
+            {
+                Scale /= 2;
+                GoodSteps = 0;
+                SkippedSteps++;
+                return false;
+            }
+            foreach (var g in grads) g.div_(Scale);
+        }
+        optimizer.step();
+        if (++GoodSteps >= GrowthInterval)
+        {
+            Scale *= 2;
+            GoodSteps = 0;
+        }
+        return true;
+    }
+
+    /// <summary>Writes the state (for checkpoints).</summary>
+    public void Save(BinaryWriter w)
+    {
+        w.Write(Enabled);
+        w.Write(Scale);
+        w.Write(GoodSteps);
+        w.Write(SkippedSteps);
+    }
+
+    /// <summary>Reads a state written by <see cref="Save"/>. A scaler that is off stays at 1; one that is on keeps its
+    /// initial state when the checkpoint's was off (training resumed in float16 after another precision).</summary>
+    public void Load(BinaryReader r)
+    {
+        bool wasEnabled = r.ReadBoolean();
+        double scale = r.ReadDouble();
+        int good = r.ReadInt32(), skipped = r.ReadInt32();
+        if (!Enabled || !wasEnabled) return;
+        if (!(scale > 0) || double.IsInfinity(scale)) throw new InvalidDataException($"loss scale {scale} is not a positive number");
+        Scale = scale;
+        GoodSteps = good;
+        SkippedSteps = skipped;
+    }
+}
