@@ -66,18 +66,54 @@ internal static class FakeVideoCommand
         var batch = new Option<int>("--batch") { Description = "faces per person per step", DefaultValueFactory = _ => TrainingOptions.Default.BatchSize };
         var lr = new Option<double>("--lr") { Description = "learning rate", DefaultValueFactory = _ => TrainingOptions.Default.LearningRate };
         var seed = new Option<int>("--seed") { Description = "augmentation seed", DefaultValueFactory = _ => TrainingOptions.Default.Seed };
-        var train = new Command("train", "Train (or resume) the autoencoder; checkpoints in data/models/<name>/.")
-        { name, personA, personB, root, models, threshold, size, dim, filters, iterations, batch, lr, seed };
-        train.SetAction((parse, ct) =>
+        var precision = new Option<string>("--precision")
+        { Description = "fp32; bf16 (mixed precision: fast on CPUs with AVX512-BF16/AMX and on GPUs); fp16 (mixed, loss scaling; GPUs only, slow on CPUs)", DefaultValueFactory = _ => "fp32" };
+        var previewEvery = new Option<int>("--preview-every") { Description = "write data/models/<name>/preview.png every N steps (0: never)", DefaultValueFactory = _ => 100 };
+        var identityEvery = new Option<int>("--identity-every") { Description = "every N steps, measure how much A's converted faces look like B (needs --identity-video and data/persons photos)", DefaultValueFactory = _ => 0 };
+        var identityVideo = new Option<string?>("--identity-video") { Description = "video of A for --identity-every (frames between the preprocessed ones)" };
+        var train = new Command("train", "Train (or resume) the autoencoder; checkpoints and preview in data/models/<name>/.")
+        { name, personA, personB, root, models, threshold, size, dim, filters, iterations, batch, lr, seed, precision, previewEvery, identityEvery, identityVideo };
+        train.SetAction(async (parse, ct) =>
         {
             var faceit = Project(parse);
-            var progress = new Progress<TrainingStep>(s =>
+            var options = new TrainingOptions(parse.GetValue(batch), parse.GetValue(lr), Seed: parse.GetValue(seed),
+                Precision: PrecisionExtensions.Parse(parse.GetValue(precision)!), PreviewEvery: parse.GetValue(previewEvery));
+            int total = parse.GetValue(iterations), every = parse.GetValue(identityEvery);
+            IdentityProbe? probe = null;
+            if (every > 0)
             {
-                if (s.Iteration % 10 == 0) io.Err.WriteLine($"iteration {s.Iteration}: loss A {s.LossA:0.0000}, loss B {s.LossB:0.0000}, {s.SamplesPerSecond:0} samples/s");
-            });
-            var steps = faceit.Train(parse.GetValue(iterations), new TrainingOptions(parse.GetValue(batch), parse.GetValue(lr), Seed: parse.GetValue(seed)), progress, ct);
-            if (steps.Count > 0) io.Out.WriteLine($"trained to iteration {steps[^1].Iteration}: loss A {steps[^1].LossA:0.0000}, loss B {steps[^1].LossB:0.0000}; checkpoint {faceit.CheckpointPath}");
-            return Task.FromResult(0);
+                var video = parse.GetValue(identityVideo) ?? throw new ArgumentException("--identity-every needs --identity-video (a video of person A)");
+                faceit.Add(faceit.PersonA, video);
+                probe = faceit.IdentityProbe();
+                io.Err.WriteLine($"identity probe: {probe.Count} faces of {faceit.PersonA}; unconverted: {Describe(probe.Original)}");
+                using var current = File.Exists(faceit.CheckpointPath) ? faceit.LoadModel() : new FaceSwapModel(faceit.ModelOptions);
+                io.Out.WriteLine($"identity at iteration {(File.Exists(faceit.CheckpointPath) ? FaceSwapTrainer.LoadWeights(faceit.CheckpointPath, current) : 0)}: {Describe(probe.Measure(current))}");
+            }
+            string Describe(IdentityScore s) => $"distance to {faceit.PersonB} {s.ToTarget:0.000}, to {faceit.PersonA} {s.ToSource:0.000} ({s.Faces} faces)";
+            using (probe)
+            {
+                TrainingStep? last = null;
+                await TrainingProgress(io, total, async report =>
+                {
+                    for (int done = 0; done < total && !ct.IsCancellationRequested;)
+                    {
+                        int chunk = every > 0 ? Math.Min(every, total - done) : total;
+                        var steps = await Task.Run(() => faceit.Train(chunk, options, report, ct));
+                        if (steps.Count == 0) break;
+                        done += steps.Count;
+                        last = steps[^1];
+                        if (probe != null && !ct.IsCancellationRequested)
+                        {
+                            using var model = faceit.LoadModel();
+                            io.Out.WriteLine($"identity at iteration {last.Iteration}: {Describe(probe.Measure(model))}");
+                        }
+                    }
+                });
+                if (last != null)
+                    io.Out.WriteLine($"trained to iteration {last.Iteration}: loss A {last.LossA:0.0000}, loss B {last.LossB:0.0000}; checkpoint {faceit.CheckpointPath}" +
+                        (options.PreviewEvery > 0 && File.Exists(faceit.PreviewPath) ? $", preview {faceit.PreviewPath}" : ""));
+            }
+            return 0;
         });
         command.Subcommands.Add(train);
 
@@ -100,6 +136,33 @@ internal static class FakeVideoCommand
         });
         command.Subcommands.Add(convert);
         return command;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="train"/> with a progress display of iteration, losses and samples/s: a Spectre progress bar on
+    /// a terminal, a line every 10 steps otherwise (logs, CI).
+    /// </summary>
+    static async Task TrainingProgress(CliIO io, int total, Func<IProgress<TrainingStep>, Task> train)
+    {
+        static string Line(TrainingStep s) => $"iteration {s.Iteration} · loss A {s.LossA:0.0000} · loss B {s.LossB:0.0000} · {s.SamplesPerSecond:0.0} samples/s" +
+            (s.Skipped > 0 ? $" · {s.Skipped} fp16 overflow skipped" : "");
+        if (!io.Console.Profile.Capabilities.Interactive)
+        {
+            int seen = 0;
+            await train(new InlineProgress<TrainingStep>(s => { if (++seen % 10 == 0 || seen == total) io.Err.WriteLine(Line(s)); }));
+            return;
+        }
+        await io.Console.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+            .StartAsync(async ctx =>
+            {
+                var task = ctx.AddTask("training", maxValue: total);
+                await train(new InlineProgress<TrainingStep>(s =>
+                {
+                    task.Increment(1);
+                    task.Description = Line(s);
+                }));
+            });
     }
 
     /// <summary><c>bench fakevideo</c>: training samples/s of the default model at batch 16 and 64, and conversion frames/s.</summary>

@@ -147,8 +147,16 @@ public sealed class FaceIt
         return files.Select(ImageFiles.Read).ToList();
     }
 
-    /// <summary>Trains (resuming from the checkpoint when there is one) for <paramref name="iterations"/> more steps.</summary>
-    public IReadOnlyList<TrainingStep> Train(int iterations, TrainingOptions? options = null, IProgress<TrainingStep>? progress = null, CancellationToken cancellationToken = default)
+    /// <summary>Where <see cref="Train"/> writes the latest preview grid (every <see cref="TrainingOptions.PreviewEvery"/> steps).</summary>
+    public string PreviewPath => Path.Combine(Path.GetDirectoryName(CheckpointPath)!, "preview.png");
+
+    /// <summary>
+    /// Trains (resuming from the checkpoint when there is one) for <paramref name="iterations"/> more steps. With
+    /// <see cref="TrainingOptions.PreviewEvery"/>, writes the preview grid to <see cref="PreviewPath"/> that often and hands
+    /// it to <paramref name="onPreview"/> (the grid is disposed when the callback returns).
+    /// </summary>
+    public IReadOnlyList<TrainingStep> Train(int iterations, TrainingOptions? options = null, IProgress<TrainingStep>? progress = null,
+        CancellationToken cancellationToken = default, Action<int, Mat>? onPreview = null)
     {
         var a = LoadFaces(PersonA);
         var b = LoadFaces(PersonB);
@@ -157,12 +165,69 @@ public sealed class FaceIt
             using var model = new FaceSwapModel(ModelOptions);
             using var trainer = new FaceSwapTrainer(model, a, b, options);
             if (File.Exists(CheckpointPath)) trainer.LoadCheckpoint(CheckpointPath);
+            trainer.PreviewReady += (iteration, grid) =>
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(PreviewPath)!);
+                IO.AtomicFile.Write(PreviewPath, tmp => File.WriteAllBytes(tmp, ImageFiles.ToPng(grid)));
+                onPreview?.Invoke(iteration, grid);
+            };
             return trainer.Train(iterations, progress, CheckpointPath, cancellationToken);
         }
         finally
         {
             a.ForEach(m => m.Dispose());
             b.ForEach(m => m.Dispose());
+        }
+    }
+
+    /// <summary>The model with the checkpoint's weights (for conversion or measurement; the caller disposes it).</summary>
+    public FaceSwapModel LoadModel()
+    {
+        if (!File.Exists(CheckpointPath)) throw new FileNotFoundException($"no trained model at {CheckpointPath}: run Train() first", CheckpointPath);
+        var model = new FaceSwapModel(ModelOptions);
+        try
+        {
+            FaceSwapTrainer.LoadWeights(CheckpointPath, model);
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// An <see cref="FaceSwap.IdentityProbe"/> over frames of <paramref name="video"/> (A's first video by default) that
+    /// preprocessing did not use: frames whose index is <paramref name="everyNthFrame"/>·k + <paramref name="everyNthFrame"/>/2.
+    /// The people are told apart by their photos in <c>data/persons/</c>. Dispose the probe when done.
+    /// </summary>
+    public IdentityProbe IdentityProbe(string? video = null, int everyNthFrame = 10, int maxFaces = 16)
+    {
+        if (everyNthFrame < 1) throw new ArgumentException($"everyNthFrame must be at least 1, got {everyNthFrame}");
+        video ??= _videos[PersonA].FirstOrDefault() ?? throw new InvalidOperationException($"no video added for {PersonA}: call Add(\"{PersonA}\", path) first");
+        var faces = Faces.Load(Path.Combine(Root, FaceModels));
+        var frames = new List<Mat>();
+        try
+        {
+            var source = FilterFor(faces, PersonA) ?? throw new FileNotFoundException($"measuring identity needs a photo of {PersonA} at {PersonPhoto(PersonA)}", PersonPhoto(PersonA));
+            var target = FilterFor(faces, PersonB) ?? throw new FileNotFoundException($"measuring identity needs a photo of {PersonB} at {PersonPhoto(PersonB)}", PersonPhoto(PersonB));
+            using (var reader = FrameSources.Open(video))
+                while (reader.Read() is { } frame)
+                {
+                    if (frame.Index % everyNthFrame == everyNthFrame / 2) frames.Add(frame.Image);
+                    else frame.Dispose();
+                }
+            return FaceSwap.IdentityProbe.Collect(faces, frames, source, target, maxFaces, ownsFaces: true);
+        }
+        catch
+        {
+            faces.Dispose();
+            throw;
+        }
+        finally
+        {
+            frames.ForEach(f => f.Dispose());
         }
     }
 
@@ -199,8 +264,7 @@ public sealed class FaceIt
         FaceFilter? filter = null;
         if (faceFilter)
             filter = FilterFor(faces, PersonA) ?? throw new FileNotFoundException($"the face filter needs a photo of {PersonA} at {PersonPhoto(PersonA)}", PersonPhoto(PersonA));
-        using var model = new FaceSwapModel(ModelOptions);
-        FaceSwapTrainer.LoadWeights(CheckpointPath, model);
+        using var model = LoadModel();
         string output = Path.Combine(OutputFolder, $"{Name}_{Path.GetFileNameWithoutExtension(video)}.mp4");
         string? photoFolder = photos ? Path.Combine(OutputFolder, $"{Name}_{Path.GetFileNameWithoutExtension(video)}_frames") : null;
         var converter = new FaceSwapConverter(model, faces, new ConvertOptions(Filter: filter, Blend: blend));

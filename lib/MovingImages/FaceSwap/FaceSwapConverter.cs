@@ -51,7 +51,6 @@ public sealed class FaceSwapConverter(FaceSwapModel model, Faces faces, ConvertO
     /// <summary>Returns a converted copy of <paramref name="frame"/> and what was done.</summary>
     public (Mat Image, ConvertedFrame Info) Convert(Mat frame)
     {
-        int size = model.Options.ImageSize;
         bool describe = Options.Filter != null;
         var found = faces.DetectFaces(frame, FaceOptions.Default with { MinScore = Options.MinScore, Landmarks = true, Descriptors = describe });
         var result = frame.Clone();
@@ -60,21 +59,32 @@ public sealed class FaceSwapConverter(FaceSwapModel model, Faces faces, ConvertO
         {
             if (face.Landmarks is not { Points.Length: 68 } landmarks) continue;
             if (Options.Filter != null && !Options.Filter.Matches(face)) continue;
-            // The model's input is the template square itself (the training targets cover it wholly): coverage 1.
-            using var aligned = FaceAligner.Align(result, landmarks, size, coverage: 1.0);
-            using var swapped = Swap(aligned.Image);
-            using var mask = FaceAligner.HullMask(aligned.Landmarks, size, Options.MaskErode, Options.MaskFeather);
-            if (Options.ColorMatch) MatchColours(swapped, aligned.Image, mask);
-            Mat next;
-            if (Options.Blend == BlendMode.Seamless) next = Seamless(result, swapped, aligned.ToImage, mask);
-            else next = FaceAligner.PasteBack(result, swapped, aligned.ToImage, mask);
+            var (next, mask) = SwapFace(result, landmarks);
             result.Dispose();
             result = next;
-            var frameMask = new Mat();
-            using (var m = FaceAligner.ToMat(aligned.ToImage)) Cv2.WarpAffine(mask, frameMask, m, frame.Size(), InterpolationFlags.Linear, BorderTypes.Constant);
-            masks.Add(frameMask);
+            masks.Add(mask);
         }
         return (result, new ConvertedFrame(found.Count, masks.Count, masks));
+    }
+
+    /// <summary>
+    /// Swaps the one face with these <paramref name="landmarks"/>: returns a new image and the frame-sized mask of where
+    /// the new face went (the caller disposes both).
+    /// </summary>
+    public (Mat Image, Mat Mask) SwapFace(Mat image, FaceLandmarks68 landmarks)
+    {
+        int size = model.Options.ImageSize;
+        // The model's input is the template square itself (the training targets cover it wholly): coverage 1.
+        using var aligned = FaceAligner.Align(image, landmarks, size, coverage: 1.0);
+        using var swapped = Swap(aligned.Image);
+        using var mask = FaceAligner.HullMask(aligned.Landmarks, size, Options.MaskErode, Options.MaskFeather);
+        if (Options.ColorMatch) MatchColours(swapped, aligned.Image, mask);
+        var next = Options.Blend == BlendMode.Seamless
+            ? Seamless(image, swapped, aligned.ToImage, mask)
+            : FaceAligner.PasteBack(image, swapped, aligned.ToImage, mask);
+        var frameMask = new Mat();
+        using (var m = FaceAligner.ToMat(aligned.ToImage)) Cv2.WarpAffine(mask, frameMask, m, image.Size(), InterpolationFlags.Linear, BorderTypes.Constant);
+        return (next, frameMask);
     }
 
     Mat Swap(Mat face)

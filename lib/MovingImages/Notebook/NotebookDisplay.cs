@@ -13,6 +13,12 @@ namespace MovingImages.Notebook;
 /// <param name="Caption">Text under the image.</param>
 public sealed record CaptionedImage(byte[] Jpeg, string Caption);
 
+/// <summary>A progress bar with a caption, shown as one output (what <see cref="NotebookDisplay.ProgressBar{T}"/> updates in place).</summary>
+/// <param name="Done">Steps done.</param>
+/// <param name="Total">Steps in all.</param>
+/// <param name="Caption">Text beside the bar.</param>
+public sealed record ProgressState(int Done, int Total, string Caption);
+
 /// <summary>
 /// How MovingImages objects look in a notebook. <see cref="Register"/> adds formatters to .NET Interactive's
 /// <see cref="Formatter"/>, which both Polyglot Notebooks and <c>movingimages notebook run</c> use: images as PNG,
@@ -44,6 +50,11 @@ public static class NotebookDisplay
         Formatter.Register<CaptionedImage>((c, writer) => writer.Write(
             $"<figure style=\"margin:0\"><img src=\"data:image/jpeg;base64,{Convert.ToBase64String(c.Jpeg)}\"/><figcaption>{WebUtility.HtmlEncode(c.Caption)}</figcaption></figure>"), "text/html");
         Formatter.SetPreferredMimeTypesFor(typeof(CaptionedImage), "text/html");
+
+        Formatter.Register<ProgressState>((p, writer) => writer.Write(
+            $"<div><progress value=\"{p.Done}\" max=\"{p.Total}\" style=\"width:300px\"></progress> {p.Done}/{p.Total} · {WebUtility.HtmlEncode(p.Caption)}</div>"), "text/html");
+        Formatter.Register<ProgressState>((p, writer) => writer.Write($"{p.Done}/{p.Total} · {p.Caption}"), "text/plain");
+        Formatter.SetPreferredMimeTypesFor(typeof(ProgressState), "text/html");
 
         Formatter.Register<RunStats>((s, writer) => writer.Write(StatsTable(s)), "text/html");
         Formatter.Register<RunStats>((s, writer) => writer.Write(s.ToString()), "text/plain");
@@ -111,6 +122,27 @@ public static class NotebookDisplay
             update(new CaptionedImage(Shrink(held, maxWidth), heldCaption + $" · done, {completion.FramesWritten} frames"));
             held.Dispose();
             held = null;
+        });
+    }
+
+    /// <summary>
+    /// A progress bar in one notebook output, updated in place: each report counts one step of <paramref name="total"/>
+    /// and <paramref name="caption"/> says what it was (for training: iteration, losses, samples/s). Throttled to
+    /// <paramref name="maxPerSecond"/>; the last step is always shown. Reports are taken on the caller's thread.
+    /// <code>var bar = display("training"); faceit.Train(n, options, NotebookDisplay.ProgressBar&lt;TrainingStep&gt;(bar.Update, n, s =&gt; $"loss A {s.LossA:0.000}"));</code>
+    /// </summary>
+    public static IProgress<T> ProgressBar<T>(Action<object> update, int total, Func<T, string> caption, double maxPerSecond = 4)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        double last = double.NegativeInfinity;
+        int done = 0;
+        return new Runtime.InlineProgress<T>(value =>
+        {
+            done++;
+            double now = clock.Elapsed.TotalSeconds;
+            if (done < total && now - last < 1 / maxPerSecond) return;
+            last = now;
+            update(new ProgressState(done, total, caption(value)));
         });
     }
 

@@ -43,7 +43,7 @@ public class NotebooksTests(ITestOutputHelper output)
             "-p", $"faceModels={MovingImages.Tests.FaceAnalysis.FaceModels.Directory}", "-p", $"sceneVideo={TestData.Shared("data", "video", "Megamind.avi")}",
             "-p", "inputSize=320", "-p", "maxFrames=12", "-p", "cameraFrames=5", "-p", "previewFrames=3",
             "-p", "imageSize=32", "-p", "filters=16", "-p", "encoderDim=64", "-p", "iterations=30", "-p", "batchSize=8", "-p", "learningRate=1e-3",
-            "-p", "everyNthFrame=10", "-p", "convertSeconds=2.0", "-p", $"workDir={TestData.NewTempDir("faceit-notebook")}"], TimeSpan.FromMinutes(15));
+            "-p", "everyNthFrame=10", "-p", "convertSeconds=2.0", "-p", "previewEvery=10", "-p", "precision=bf16", "-p", $"workDir={TestData.NewTempDir("faceit-notebook")}"], TimeSpan.FromMinutes(15));
         output.WriteLine($"{sw.Elapsed.TotalSeconds:0} s\n{stdout}\n{stderr}");
         Assert.True(code == 0, stdout + stderr);
 
@@ -62,7 +62,11 @@ public class NotebooksTests(ITestOutputHelper output)
         Assert.Contains(Cell(fake, "FaceAligner.Align").Outputs, o => o["data"]?["image/png"] != null);
         Assert.Contains(Cell(fake, "filter.Matches").Outputs, o => o["data"]?["image/png"] != null);
         Assert.Contains(Cell(fake, "model.Summary()").Outputs, o => o["output_type"]!.GetValue<string>() == "stream" && o["text"]!.GetValue<string>().Contains("model total"));
-        Assert.Contains(Cell(fake, "faceit.Progress(3)").Outputs, o => o["data"]?["image/png"] != null);   // preview grid and loss chart
+        var training = Cell(fake, "faceit.Progress(3)").Outputs;
+        Assert.Contains(training, o => o["data"]?["image/png"] != null);                                    // preview grid and loss chart
+        Assert.Contains(training, o => Html(o).Contains("<progress value=\"30\" max=\"30\""));             // the bar, updated in place to the end
+        Assert.True(training.Count(o => o["data"]?["image/png"] != null) >= 3, "the preview shown during training, the final preview, the chart");
+        Assert.Contains(Cell(fake, "IdentityProbe(").Outputs, o => Html(o).Contains("distanceToHim"));   // the identity table
         Assert.Contains(Cell(fake, "faceit.Convert(").Outputs, o => o["data"]?["image/png"] != null);      // before | after
 
         // The executed files are valid nbformat 4 (Debian's python3-nbformat, installed by .ci/run).

@@ -1,0 +1,62 @@
+using MovingImages.FaceAnalysis;
+using MovingImages.FaceSwap;
+using MovingImages.Imaging;
+using MovingImages.Tests.FaceAnalysis;
+using MovingImages.Video;
+using OpenCvSharp;
+using TorchSharp;
+using Xunit.Abstractions;
+
+namespace MovingImages.Tests.FaceSwap;
+
+/// <summary>
+/// Identity transfer measured with the descriptor network: A's faces (the woman in Megamind.avi), converted with a model
+/// trained on A and B (the man with glasses), should come to look like B — by descriptor distance, not only by loss.
+/// </summary>
+public class IdentityTransferTests(ITestOutputHelper output)
+{
+    static string Megamind => TestData.Shared("data", "video", "Megamind.avi");
+
+    static Mat FrameAt(int index)
+    {
+        using var source = FrameSources.Open(Megamind);
+        while (source.Read() is { } f) { if (f.Index == index) return f.Image; f.Dispose(); }
+        throw new InvalidOperationException($"no frame {index}");
+    }
+
+    [Fact]
+    public void Converted_faces_move_towards_the_target_person_as_training_proceeds()
+    {
+        var root = TestData.NewTempDir("identity");
+        Directory.CreateDirectory(Path.Combine(root, "data", "persons"));
+        using (var her = FrameAt(70))
+        using (var crop = new Mat(her, new Rect(200, 170, 220, 230)))
+            ImageFiles.Write(Path.Combine(root, "data", "persons", "woman.jpg"), crop);
+        using (var him = FrameAt(120)) ImageFiles.Write(Path.Combine(root, "data", "persons", "man.jpg"), him);
+        var faceit = new FaceIt("woman_to_man", "woman", "man", root) { FaceModels = FaceModels.Directory, FilterThreshold = 0.465f, CropSize = 128 };
+        faceit.Add("woman", Megamind);
+        faceit.Add("man", Megamind);
+        faceit.Preprocess(everyNthFrame: 10);                                // frames 0, 10, 20, … train
+
+        using var probe = faceit.IdentityProbe(everyNthFrame: 10, maxFaces: 12); // frames 5, 15, 25, … measure
+        output.WriteLine($"{probe.Count} faces of her; unconverted: {probe.Original}");
+        Assert.True(probe.Count >= 8, $"only {probe.Count} faces of her to measure");
+        Assert.True(probe.Original.ToSource < 0.35 && probe.Original.ToTarget > 0.5, $"the two people should be told apart: {probe.Original}");
+
+        var a = faceit.LoadFaces("woman");
+        var b = faceit.LoadFaces("man");
+        torch.random.manual_seed(7);
+        using var model = new FaceSwapModel(new FaceSwapModelOptions(64, 256, 32));
+        using var trainer = new FaceSwapTrainer(model, a, b, new TrainingOptions(BatchSize: 8, LearningRate: 3e-4, Precision: Precision.BFloat16), torch.CPU);
+        var start = probe.Measure(model);
+        trainer.Train(900);
+        var end = probe.Measure(model);
+        output.WriteLine($"iteration 0: {start}\niteration {trainer.Iteration}: {end}");
+        a.ForEach(m => m.Dispose());
+        b.ForEach(m => m.Dispose());
+
+        Assert.True(end.ToTarget < start.ToTarget - 0.05, $"distance to him {start.ToTarget:0.000} → {end.ToTarget:0.000}");
+        Assert.True(end.ToTarget < probe.Original.ToTarget, $"converted faces ({end.ToTarget:0.000}) should be closer to him than hers are ({probe.Original.ToTarget:0.000})");
+        Assert.True(end.ToTarget < end.ToSource, $"converted faces should be closer to him ({end.ToTarget:0.000}) than to her ({end.ToSource:0.000})");
+    }
+}
