@@ -86,8 +86,9 @@ internal static class FakeVideoCommand
                 faceit.Add(faceit.PersonA, video);
                 probe = faceit.IdentityProbe();
                 io.Err.WriteLine($"identity probe: {probe.Count} faces of {faceit.PersonA}; unconverted: {Describe(probe.Original)}");
-                using var current = File.Exists(faceit.CheckpointPath) ? faceit.LoadModel() : new FaceSwapModel(faceit.ModelOptions);
-                io.Out.WriteLine($"identity at iteration {(File.Exists(faceit.CheckpointPath) ? FaceSwapTrainer.LoadWeights(faceit.CheckpointPath, current) : 0)}: {Describe(probe.Measure(current))}");
+                bool resumed = File.Exists(faceit.CheckpointPath);
+                using var current = resumed ? faceit.LoadModel() : new FaceSwapModel(faceit.ModelOptions);
+                io.Out.WriteLine($"identity at the start ({(resumed ? "the checkpoint" : "untrained")}): {Describe(probe.Measure(current))}");
             }
             string Describe(IdentityScore s) => $"distance to {faceit.PersonB} {s.ToTarget:0.000}, to {faceit.PersonA} {s.ToSource:0.000} ({s.Faces} faces)";
             using (probe)
@@ -139,10 +140,46 @@ internal static class FakeVideoCommand
     }
 
     /// <summary>
+    /// The demo's fake-video part on Megamind.avi: the woman's face becomes the man's in her shots, the background man is
+    /// left alone by the face filter, the sound is kept. A small model (64 px, 32 filters, 256-wide bottleneck) trained
+    /// <paramref name="iterations"/> steps in bf16, so it finishes in minutes on a CPU; the identity probe says how far the
+    /// swap got. Writes under <c>&lt;root&gt;/out/faceit/</c>; returns the report line.
+    /// </summary>
+    internal static async Task<(string Status, string Detail)> DemoAsync(CliIO io, string root, string video, int iterations, CancellationToken ct)
+    {
+        var faceit = new FaceIt("woman_to_man", "woman", "man", Path.Combine(root, "out", "faceit"))
+        {
+            FaceModels = Path.GetFullPath(Path.Combine(root, Faces.DefaultDirectory)),
+            ModelOptions = new FaceSwapModelOptions(64, 256, 32),
+            FilterThreshold = 0.465f, // these animated faces are closer to each other than photographs (dlib's 0.6)
+            CropSize = 128,
+        };
+        faceit.Add("woman", video);
+        faceit.Add("man", video);
+        faceit.SetPersonPhoto("woman", video, 70, new Rect(200, 170, 220, 230)); // her face; a man stands behind her
+        faceit.SetPersonPhoto("man", video, 120);
+        foreach (var s in await Task.Run(() => faceit.Preprocess(5, cancellationToken: ct), ct))
+            io.Err.WriteLine($"  {s.Person}: {s.Faces} faces from {s.Frames} frames, {s.Rejected} other faces skipped");
+        var options = new TrainingOptions(BatchSize: 8, LearningRate: 3e-4, Precision: Precision.BFloat16, PreviewEvery: iterations);
+        IdentityScore before, after;
+        using (var probe = await Task.Run(() => faceit.IdentityProbe(everyNthFrame: 10), ct))
+        {
+            using (var untrained = new FaceSwapModel(faceit.ModelOptions)) before = probe.Measure(untrained);
+            await TrainingProgress(io, iterations, report => Task.Run(() => faceit.Train(iterations, options, report, ct), ct));
+            using var trained = faceit.LoadModel();
+            after = probe.Measure(trained);
+            io.Err.WriteLine($"  identity: her faces are {probe.Original.ToTarget:0.000} from him; converted by the untrained model {before.ToTarget:0.000}, by the trained one {after.ToTarget:0.000} ({after.ToSource:0.000} from her)");
+        }
+        var (output, stats) = await Task.Run(() => faceit.Convert(video, faceFilter: true, cancellationToken: ct), ct);
+        return ("ok", $"{iterations} steps; her converted faces {before.ToTarget:0.00} → {after.ToTarget:0.00} from him (lower is more like him); " +
+                      $"{stats.Frames} frames, {stats.FacesSwapped} of {stats.FacesSeen} faces swapped, audio {stats.Audio} → {output}; preview {faceit.PreviewPath}");
+    }
+
+    /// <summary>
     /// Runs <paramref name="train"/> with a progress display of iteration, losses and samples/s: a Spectre progress bar on
     /// a terminal, a line every 10 steps otherwise (logs, CI).
     /// </summary>
-    static async Task TrainingProgress(CliIO io, int total, Func<IProgress<TrainingStep>, Task> train)
+    internal static async Task TrainingProgress(CliIO io, int total, Func<IProgress<TrainingStep>, Task> train)
     {
         static string Line(TrainingStep s) => $"iteration {s.Iteration} · loss A {s.LossA:0.0000} · loss B {s.LossB:0.0000} · {s.SamplesPerSecond:0.0} samples/s" +
             (s.Skipped > 0 ? $" · {s.Skipped} fp16 overflow skipped" : "");
@@ -177,7 +214,7 @@ internal static class FakeVideoCommand
         var models = new Option<string>("--models") { Description = "face-api model folder", DefaultValueFactory = _ => Faces.DefaultDirectory };
         var frames = new Option<int>("--frames") { Description = "frames converted for the timing", DefaultValueFactory = _ => 48 };
         var batches = new Option<int[]>("--batches") { Description = "batch sizes timed", DefaultValueFactory = _ => [16, 64], AllowMultipleArgumentsPerToken = true };
-        var precisions = new Option<string[]>("--precision") { Description = "precisions timed: fp32, bf16, fp16", DefaultValueFactory = _ => ["fp32", "bf16", "fp16"], AllowMultipleArgumentsPerToken = true };
+        var precisions = new Option<string[]>("--precision") { Description = "precisions timed: fp32, bf16, fp16 (fp16 is for GPUs; ≈20× slower than fp32 on CPUs without float16 arithmetic)", DefaultValueFactory = _ => ["fp32", "bf16"], AllowMultipleArgumentsPerToken = true }; // fp16 on request: no float16 arithmetic on most CPUs (≈20× slower)
         var command = new Command("fakevideo", "Training samples/s (batch 16 and 64; fp32, bf16 and fp16 mixed precision) of the autoencoder, and conversion frames/s.")
         { threads, steps, size, dim, filters, video, models, frames, batches, precisions };
         command.SetAction(parse =>

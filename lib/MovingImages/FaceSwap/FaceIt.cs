@@ -91,8 +91,30 @@ public sealed class FaceIt
     /// <summary>Where converted videos go.</summary>
     public string OutputFolder => Path.Combine(Root, "data", "output");
 
+    /// <summary>
+    /// Makes <paramref name="person"/>'s reference photo (the face filter, <see cref="PersonPhoto"/>) from frame
+    /// <paramref name="frame"/> of <paramref name="video"/>, cut to <paramref name="region"/> when given (pick a region
+    /// holding only that person's face when others are in the frame). Returns the photo's path.
+    /// </summary>
+    public string SetPersonPhoto(string person, string video, int frame, Rect? region = null)
+    {
+        if (!_videos.ContainsKey(person)) throw UnknownPerson(person);
+        using var image = FrameSources.ReadAt(video, frame);
+        var cut = region ?? new Rect(0, 0, image.Cols, image.Rows);
+        if (cut.X < 0 || cut.Y < 0 || cut.Width < 1 || cut.Height < 1 || cut.Right > image.Cols || cut.Bottom > image.Rows)
+            throw new ArgumentException($"region {cut} is not inside the {image.Cols}×{image.Rows} frame");
+        using var photo = new Mat(image, cut);
+        string path = PersonPhoto(person);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        ImageFiles.Write(path, photo);
+        return path;
+    }
+
     FaceFilter? FilterFor(Faces faces, string person) =>
         File.Exists(PersonPhoto(person)) ? FaceFilter.FromPhotos(faces, [PersonPhoto(person)], FilterThreshold) : null;
+
+    FaceFilter RequiredFilterFor(Faces faces, string person, string purpose) => FilterFor(faces, person)
+        ?? throw new FileNotFoundException($"{purpose} needs a photo of {person} at {PersonPhoto(person)} (SetPersonPhoto makes one from a frame)", PersonPhoto(person));
 
     /// <summary>
     /// Extracts every <paramref name="everyNthFrame"/>-th frame of each person's videos, detects faces, keeps those of the
@@ -207,27 +229,24 @@ public sealed class FaceIt
         if (everyNthFrame < 1) throw new ArgumentException($"everyNthFrame must be at least 1, got {everyNthFrame}");
         video ??= _videos[PersonA].FirstOrDefault() ?? throw new InvalidOperationException($"no video added for {PersonA}: call Add(\"{PersonA}\", path) first");
         var faces = Faces.Load(Path.Combine(Root, FaceModels));
-        var frames = new List<Mat>();
         try
         {
-            var source = FilterFor(faces, PersonA) ?? throw new FileNotFoundException($"measuring identity needs a photo of {PersonA} at {PersonPhoto(PersonA)}", PersonPhoto(PersonA));
-            var target = FilterFor(faces, PersonB) ?? throw new FileNotFoundException($"measuring identity needs a photo of {PersonB} at {PersonPhoto(PersonB)}", PersonPhoto(PersonB));
-            using (var reader = FrameSources.Open(video))
-                while (reader.Read() is { } frame)
-                {
-                    if (frame.Index % everyNthFrame == everyNthFrame / 2) frames.Add(frame.Image);
-                    else frame.Dispose();
-                }
-            return FaceSwap.IdentityProbe.Collect(faces, frames, source, target, maxFaces, ownsFaces: true);
+            var source = RequiredFilterFor(faces, PersonA, "measuring identity");
+            var target = RequiredFilterFor(faces, PersonB, "measuring identity");
+            return FaceSwap.IdentityProbe.Collect(faces, Frames(video, everyNthFrame), source, target, maxFaces, ownsFaces: true);
         }
         catch
         {
             faces.Dispose();
             throw;
         }
-        finally
+
+        static IEnumerable<Mat> Frames(string video, int every) // streamed: each frame is disposed once the probe has looked at it
         {
-            frames.ForEach(f => f.Dispose());
+            using var reader = FrameSources.Open(video);
+            while (reader.Read() is { } frame)
+                using (frame)
+                    if (frame.Index % every == every / 2) yield return frame.Image;
         }
     }
 
@@ -263,7 +282,7 @@ public sealed class FaceIt
         using var faces = Faces.Load(Path.Combine(Root, FaceModels));
         FaceFilter? filter = null;
         if (faceFilter)
-            filter = FilterFor(faces, PersonA) ?? throw new FileNotFoundException($"the face filter needs a photo of {PersonA} at {PersonPhoto(PersonA)}", PersonPhoto(PersonA));
+            filter = RequiredFilterFor(faces, PersonA, "the face filter");
         using var model = LoadModel();
         string output = Path.Combine(OutputFolder, $"{Name}_{Path.GetFileNameWithoutExtension(video)}.mp4");
         string? photoFolder = photos ? Path.Combine(OutputFolder, $"{Name}_{Path.GetFileNameWithoutExtension(video)}_frames") : null;

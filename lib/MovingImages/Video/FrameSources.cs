@@ -34,6 +34,19 @@ public static partial class FrameSources
         return new CaptureSource(null, spec);
     }
 
+    /// <summary>Frame <paramref name="index"/> (0-based, in decoding order) of a video or image folder; the caller disposes it.</summary>
+    public static Mat ReadAt(string spec, int index)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        using var source = Open(spec);
+        while (source.Read() is { } frame)
+        {
+            if (frame.Index == index) return frame.Image;
+            frame.Dispose();
+        }
+        throw new ArgumentOutOfRangeException(nameof(index), $"{spec} has no frame {index}");
+    }
+
     [GeneratedRegex(@"^(?:camera:)?(\d+)$", RegexOptions.IgnoreCase)]
     private static partial Regex CameraPattern();
 }

@@ -116,6 +116,7 @@ public class CliTests
         Assert.True(File.Exists(Path.Combine(root, "data", "images", "dog.jpg")));
         Assert.True(File.Exists(Path.Combine(root, "weights", "yolov3.cfg")));
         Assert.Contains("faces (face-api networks): SKIPPED", stdout); // the npm tarball is not in the mirror and --offline forbids the network
+        Assert.Contains("fake video (faceswap on Megamind.avi): SKIPPED — face-api-1.7.15.tgz", stdout);
     }
 }
 

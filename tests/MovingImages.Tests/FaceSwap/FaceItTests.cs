@@ -15,23 +15,18 @@ public class FaceItTests(ITestOutputHelper output)
 {
     static string Megamind => TestData.Shared("data", "video", "Megamind.avi");
 
-    static Mat FrameAt(int index)
+    static Mat FrameAt(int index) => FrameSources.ReadAt(Megamind, index);
+
+    static (int, int) ImageSize(string path)
     {
-        using var source = FrameSources.Open(Megamind);
-        while (source.Read() is { } f) { if (f.Index == index) return f.Image; f.Dispose(); }
-        throw new InvalidOperationException($"no frame {index}");
+        using var image = ImageFiles.Read(path);
+        return (image.Cols, image.Rows);
     }
 
     [Fact]
     public void Preprocess_train_and_convert_with_the_face_filter()
     {
         var root = TestData.NewTempDir("faceit");
-        Directory.CreateDirectory(Path.Combine(root, "data", "persons"));
-        using (var her = FrameAt(70))
-        using (var crop = new Mat(her, new Rect(200, 170, 220, 230)))         // her face, cut from a frame
-            ImageFiles.Write(Path.Combine(root, "data", "persons", "woman.jpg"), crop);
-        using (var him = FrameAt(120)) ImageFiles.Write(Path.Combine(root, "data", "persons", "man.jpg"), him);
-
         var faceit = new FaceIt("woman_to_man", "woman", "man", root)
         {
             FaceModels = FaceModels.Directory,
@@ -41,6 +36,12 @@ public class FaceItTests(ITestOutputHelper output)
         };
         faceit.Add("woman", Megamind);
         faceit.Add("man", Megamind);
+        faceit.SetPersonPhoto("woman", Megamind, 70, new Rect(200, 170, 220, 230)); // her face, cut from a frame
+        Assert.Equal((220, 230), ImageSize(faceit.PersonPhoto("woman")));
+        faceit.SetPersonPhoto("man", Megamind, 120);                                  // he is alone in this one
+        Assert.Equal((720, 528), ImageSize(faceit.PersonPhoto("man")));
+        Assert.Throws<ArgumentException>(() => faceit.SetPersonPhoto("man", Megamind, 120, new Rect(600, 0, 200, 100)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => faceit.SetPersonPhoto("man", Megamind, 5000));
         FaceIt.AddModel(faceit);
         Assert.Same(faceit, FaceIt.Models["woman_to_man"]);
 

@@ -17,25 +17,14 @@ public class IdentityTransferTests(ITestOutputHelper output)
 {
     static string Megamind => TestData.Shared("data", "video", "Megamind.avi");
 
-    static Mat FrameAt(int index)
-    {
-        using var source = FrameSources.Open(Megamind);
-        while (source.Read() is { } f) { if (f.Index == index) return f.Image; f.Dispose(); }
-        throw new InvalidOperationException($"no frame {index}");
-    }
-
     [Fact]
     public void Converted_faces_move_towards_the_target_person_as_training_proceeds()
     {
-        var root = TestData.NewTempDir("identity");
-        Directory.CreateDirectory(Path.Combine(root, "data", "persons"));
-        using (var her = FrameAt(70))
-        using (var crop = new Mat(her, new Rect(200, 170, 220, 230)))
-            ImageFiles.Write(Path.Combine(root, "data", "persons", "woman.jpg"), crop);
-        using (var him = FrameAt(120)) ImageFiles.Write(Path.Combine(root, "data", "persons", "man.jpg"), him);
-        var faceit = new FaceIt("woman_to_man", "woman", "man", root) { FaceModels = FaceModels.Directory, FilterThreshold = 0.465f, CropSize = 128 };
+        var faceit = new FaceIt("woman_to_man", "woman", "man", TestData.NewTempDir("identity")) { FaceModels = FaceModels.Directory, FilterThreshold = 0.465f, CropSize = 128 };
         faceit.Add("woman", Megamind);
         faceit.Add("man", Megamind);
+        faceit.SetPersonPhoto("woman", Megamind, 70, new Rect(200, 170, 220, 230));
+        faceit.SetPersonPhoto("man", Megamind, 120);
         faceit.Preprocess(everyNthFrame: 10);                                // frames 0, 10, 20, … train
 
         using var probe = faceit.IdentityProbe(everyNthFrame: 10, maxFaces: 12); // frames 5, 15, 25, … measure
