@@ -7,7 +7,8 @@ namespace MovingImages.Tests.Cli;
 
 public class CliTests
 {
-    static async Task<(int Code, string Out, string Err)> Run(params string[] args)
+    /// <summary>Runs the CLI in this process; returns the exit code, stdout and stderr.</summary>
+    internal static async Task<(int Code, string Out, string Err)> Run(params string[] args)
     {
         var stdout = new StringWriter();
         var stderr = new StringWriter();

@@ -1,4 +1,3 @@
-using MovingImages.Cli;
 using MovingImages.FaceSwap;
 using MovingImages.Imaging;
 using MovingImages.Tests.FaceSwap;
@@ -8,13 +7,7 @@ namespace MovingImages.Tests.Cli;
 /// <summary><c>movingimages fakevideo …</c> and <c>bench fakevideo</c> on small models.</summary>
 public class FakeVideoCliTests
 {
-    static async Task<(int Code, string Out, string Err)> Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = await CliApp.RunAsync(args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    static Task<(int Code, string Out, string Err)> Run(params string[] args) => CliTests.Run(args);
 
     [Fact]
     public async Task Summary_prints_the_chapters_counts()
