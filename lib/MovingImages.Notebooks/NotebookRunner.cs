@@ -1,143 +1,155 @@
 using System.Diagnostics;
-using System.Globalization;
-using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.DotNet.Interactive;
+using Microsoft.DotNet.Interactive.Commands;
+using Microsoft.DotNet.Interactive.Documents;
+using Microsoft.DotNet.Interactive.Events;
 
 namespace MovingImages.Notebooks;
 
 /// <summary>Options of a notebook run.</summary>
 /// <param name="Parameters">Values that override the parameters cell (papermill's <c>-p name=value</c>).</param>
-/// <param name="CellTimeout">Longest a single cell may run.</param>
-/// <param name="SetWorkingDirectory">Run with the notebook's folder as the current directory (as Jupyter does).</param>
+/// <param name="CellTimeout">Longest a single cell may run (null: no limit).</param>
 /// <param name="IgnoreUnknownParameters">Skip (and log) parameters this notebook does not declare, instead of failing
 /// (for running a folder of notebooks with one set of values).</param>
 public sealed record NotebookRunOptions(IReadOnlyDictionary<string, string>? Parameters = null, TimeSpan? CellTimeout = null,
-    bool SetWorkingDirectory = true, bool IgnoreUnknownParameters = false);
+    bool IgnoreUnknownParameters = false);
 
 /// <summary>What a notebook run did.</summary>
-/// <param name="Notebook">The executed notebook (outputs filled in).</param>
 /// <param name="Succeeded">Whether every cell ran without error.</param>
-/// <param name="FailedCell">1-based number of the failing cell (as counted in the executed notebook), if any.</param>
+/// <param name="FailedCell">1-based number of the failing cell in the executed notebook, if any.</param>
 /// <param name="Summary">One line: what happened.</param>
-/// <param name="CellTimes">Seconds per executed code cell, in order.</param>
-public sealed record NotebookRunResult(NotebookFile Notebook, bool Succeeded, int? FailedCell, string Summary, IReadOnlyList<(int Cell, double Seconds)> CellTimes);
+/// <param name="CellTimes">Seconds per executed code cell, in order (cell number, seconds).</param>
+public sealed record NotebookRunResult(bool Succeeded, int? FailedCell, string Summary, IReadOnlyList<(int Cell, double Seconds)> CellTimes);
 
 /// <summary>
-/// Runs a <c>.ipynb</c> from top to bottom on a <see cref="ScriptEngine"/>: markdown cells are kept, code cells run in
-/// order, outputs and execution counts are filled in, <c>-p</c> values are injected after the cell tagged
-/// <c>parameters</c> (in a new cell tagged <c>injected-parameters</c>, as papermill does), and the run stops at the first
-/// failing cell.
+/// Runs a <c>.ipynb</c> top to bottom on the .NET Interactive C# kernel (<see cref="NotebookKernel"/>), in this process:
+/// markdown is kept, code cells run in order, the kernel's events become the cells' outputs (a display updated in place
+/// keeps its last value), <c>-p</c> values go into a new cell tagged <c>injected-parameters</c> after the cell tagged
+/// <c>parameters</c> (papermill's convention), the run stops at the first failing cell, and the executed notebook is
+/// written atomically after every cell — so a process that dies keeps everything before the cell that killed it.
 /// </summary>
+/// <remarks>Relative paths in the cells resolve against the current directory, as in a kernel Jupyter starts in the
+/// notebook's folder: <c>movingimages notebook run</c> runs each notebook in a process started there.</remarks>
 public static class NotebookRunner
 {
-    /// <summary>Runs the notebook at <paramref name="path"/>; <paramref name="log"/> gets one progress line per cell.</summary>
-    public static async Task<NotebookRunResult> RunAsync(string path, NotebookRunOptions? options = null, TextWriter? log = null, CancellationToken cancellationToken = default)
+    /// <summary>Runs <paramref name="path"/> and writes the executed notebook to <paramref name="output"/>.</summary>
+    /// <param name="path">The notebook.</param>
+    /// <param name="output">Where the executed notebook goes (must not be <paramref name="path"/>).</param>
+    /// <param name="options">Parameters and timeout.</param>
+    /// <param name="log">One progress line per cell ("cell 3/12 · …").</param>
+    /// <param name="cancellationToken">Cancels the running cell (its outputs so far are kept) and stops.</param>
+    public static async Task<NotebookRunResult> RunAsync(string path, string output, NotebookRunOptions? options = null, TextWriter? log = null,
+        CancellationToken cancellationToken = default)
     {
         options ??= new NotebookRunOptions();
-        var notebook = NotebookFile.Load(path);
-        string dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        string previous = Environment.CurrentDirectory;
-        if (options.SetWorkingDirectory) Environment.CurrentDirectory = dir;
-        try
+        if (Path.GetFullPath(path) == Path.GetFullPath(output))
+            throw new ArgumentException($"{path}: the executed notebook would overwrite its source; write it elsewhere (--out)");
+        var document = NotebookDocument.Load(path);
+        string name = Path.GetFileName(path);
+        var times = new List<(int, double)>();
+
+        // Parameters first, so the cell count is known before the first cell runs.
+        var elements = document.Elements;
+        int parametersAt = elements.ToList().FindIndex(e => NotebookDocument.IsCode(e) && NotebookDocument.Tags(e).Contains("parameters"));
+        var values = new Dictionary<string, string>(options.Parameters ?? new Dictionary<string, string>(), StringComparer.Ordinal);
+        if (values.Count > 0)
         {
-            using var engine = new ScriptEngine(dir);
-            var pending = new Dictionary<string, string>(options.Parameters ?? new Dictionary<string, string>());
-            bool sawParameters = false;
-            var times = new List<(int, double)>();
-            for (int i = 0; i < notebook.Cells.Count; i++)
+            if (parametersAt < 0)
             {
-                var cell = notebook.Cells[i];
-                if (cell.CellType != "code") continue;
-                int number = i + 1;
-                if (cell.Language is { } lang && lang is not ("csharp" or "C#" or "c#"))
-                {
-                    var error = new ErrorOutput("UnsupportedLanguage", $"cell {number} is {lang}; only C# cells can run here", [$"cell {number}: language '{lang}' is not supported"]);
-                    cell.SetOutputs([error], null);
-                    return Finish(notebook, number, $"{Path.GetFileName(path)}: cell {number} failed: {error.Value}", times, log);
-                }
-                log?.Write($"cell {number}/{notebook.Cells.Count}… ");
-                var sw = Stopwatch.StartNew();
-                using var heartbeat = new Timer(_ => log?.Write($"({sw.Elapsed.TotalSeconds:0} s) "), null, TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(15));
-                var result = await engine.ExecuteAsync(cell.Source, number, options.CellTimeout, cancellationToken);
-                heartbeat.Dispose();
-                log?.WriteLine(result.Succeeded ? $"{result.Elapsed.TotalSeconds:0.0} s" : "FAILED");
-                cell.SetOutputs(result.Outputs, engine.ExecutionCount);
-                times.Add((number, result.Elapsed.TotalSeconds));
-                if (!result.Succeeded)
-                    return Finish(notebook, number, $"{Path.GetFileName(path)}: cell {number} failed: {result.Error!.Value}", times, log);
-
-                if (!sawParameters && cell.Tags.Contains("parameters"))
-                {
-                    sawParameters = true;
-                    if (pending.Count == 0) continue;
-                    string injected;
-                    if (options.IgnoreUnknownParameters)
-                    {
-                        var known = engine.Variables;
-                        foreach (var unknown in pending.Keys.Where(k => !known.ContainsKey(k)).ToArray())
-                        {
-                            log?.WriteLine($"-p {unknown}: not a parameter of {Path.GetFileName(path)}; skipped");
-                            pending.Remove(unknown);
-                        }
-                        if (pending.Count == 0) continue;
-                    }
-                    try { injected = Injection(engine, pending); }
-                    catch (ArgumentException e)
-                    {
-                        var error = new ErrorOutput("ParameterError", e.Message, [e.Message]);
-                        var inserted = notebook.InsertCodeCell(i + 1, "// injected parameters", "injected-parameters");
-                        inserted.SetOutputs([error], null);
-                        return Finish(notebook, i + 2, $"{Path.GetFileName(path)}: {e.Message}", times, log);
-                    }
-                    notebook.InsertCodeCell(i + 1, injected, "injected-parameters");
-                    pending.Clear();
-                }
+                if (!options.IgnoreUnknownParameters)
+                    return Fail(document, output, null, $"{name} has no cell tagged 'parameters', so -p {string.Join(", ", values.Keys)} cannot be applied", times, log);
+                values.Clear();
             }
-            if (pending.Count > 0 && !sawParameters && !options.IgnoreUnknownParameters)
-                return Finish(notebook, null, $"{Path.GetFileName(path)} has no cell tagged 'parameters', so -p {string.Join(", ", pending.Keys)} cannot be applied", times, log);
-            string summary = $"{Path.GetFileName(path)}: {times.Count} cells ran in {times.Sum(t => t.Item2):0.0} s";
-            return new NotebookRunResult(notebook, true, null, summary, times);
+            else
+            {
+                var declared = NotebookParameters.Declared(elements[parametersAt].Contents);
+                if (options.IgnoreUnknownParameters)
+                    foreach (var unknown in values.Keys.Where(k => !declared.ContainsKey(k)).ToArray())
+                    {
+                        log?.WriteLine($"-p {unknown}: not a parameter of {name}; skipped");
+                        values.Remove(unknown);
+                    }
+                // papermill replaces an earlier run's injected cell
+                if (parametersAt + 1 < elements.Count && NotebookDocument.Tags(elements[parametersAt + 1]).Contains("injected-parameters"))
+                    elements.RemoveAt(parametersAt + 1);
+                string injection;
+                try { injection = NotebookParameters.Injection(declared, values); }
+                catch (ArgumentException e) { return Fail(document, output, null, $"{name}: {e.Message}", times, log); }
+                if (values.Count > 0)
+                    elements.Insert(parametersAt + 1, NotebookDocument.CodeCell(injection, elements[parametersAt].KernelName ?? "csharp", "injected-parameters"));
+            }
         }
-        finally
+        foreach (var element in elements.Where(NotebookDocument.IsCode))
         {
-            if (options.SetWorkingDirectory) Environment.CurrentDirectory = previous;
+            element.Outputs.Clear();
+            element.ExecutionOrder = 0;
         }
+
+        using var kernel = NotebookKernel.Create();
+        var code = elements.Where(NotebookDocument.IsCode).ToList();
+        int executionCount = 0;
+        for (int k = 0; k < code.Count; k++)
+        {
+            var cell = code[k];
+            int number = elements.IndexOf(cell) + 1;
+            log?.Write($"cell {k + 1}/{code.Count} · {NotebookDocument.Describe(cell)} … ");
+            var sw = Stopwatch.StartNew();
+            using var heartbeat = new Timer(_ => log?.Write($"({sw.Elapsed.TotalSeconds:0} s) "), null, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(30));
+            var outcome = await ExecuteAsync(kernel, cell, document, output, options.CellTimeout, cancellationToken);
+            heartbeat.Dispose();
+            cell.ExecutionOrder = ++executionCount;
+            times.Add((number, sw.Elapsed.TotalSeconds));
+            NotebookDocument.Save(document, output);
+            if (outcome is { } error)
+            {
+                log?.WriteLine("FAILED");
+                return Fail(document, output, number, $"{name}: cell {number} failed: {error}", times, log);
+            }
+            log?.WriteLine($"{sw.Elapsed.TotalSeconds:0.0} s");
+        }
+        NotebookDocument.Save(document, output);
+        return new NotebookRunResult(true, null, $"{name}: {times.Count} cells ran in {times.Sum(t => t.Item2):0.0} s", times);
     }
 
-    static NotebookRunResult Finish(NotebookFile notebook, int? cell, string summary, List<(int, double)> times, TextWriter? log)
+    /// <summary>Runs one cell; fills its outputs; returns null, or the error's one-line message.</summary>
+    static async Task<string?> ExecuteAsync(CompositeKernel kernel, InteractiveDocumentElement cell, InteractiveDocument document, string output,
+        TimeSpan? timeout, CancellationToken cancellationToken)
     {
+        var outputs = new CellOutputs(cell, () => NotebookDocument.Save(document, output));
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (timeout is { } t) cts.CancelAfter(t);
+        CommandFailed? failed = null;
+        using (kernel.KernelEvents.Subscribe(new Observer(outputs.Add)))
+        {
+            try
+            {
+                var result = await kernel.SendAsync(new SubmitCode(cell.Contents, cell.KernelName ?? "csharp"), cts.Token);
+                failed = result.Events.OfType<CommandFailed>().LastOrDefault();
+            }
+            catch (OperationCanceledException) when (cts.IsCancellationRequested)
+            {
+                // timed out or stopped: the cell's outputs so far are kept
+            }
+        }
+        if (failed is null && !cts.IsCancellationRequested) return null;
+        string message = cts.IsCancellationRequested && !cancellationToken.IsCancellationRequested
+            ? $"timed out after {timeout!.Value.TotalSeconds:0} s"
+            : cancellationToken.IsCancellationRequested ? "cancelled" : failed!.Exception?.Message is { Length: > 0 } m ? m : failed.Message;
+        outputs.AddError(failed, message);
+        return message.Split('\n')[0];
+    }
+
+    static NotebookRunResult Fail(InteractiveDocument document, string output, int? cell, string summary, List<(int, double)> times, TextWriter? log)
+    {
+        NotebookDocument.Save(document, output);
         log?.WriteLine(summary);
-        return new NotebookRunResult(notebook, false, cell, summary, times);
+        return new NotebookRunResult(false, cell, summary, times);
     }
 
-    /// <summary>C# assignments for the overrides, typed by the variables the parameters cell declared.</summary>
-    internal static string Injection(ScriptEngine engine, IReadOnlyDictionary<string, string> parameters)
+    sealed class Observer(Action<KernelEvent> onNext) : IObserver<KernelEvent>
     {
-        var variables = engine.Variables;
-        var lines = new List<string> { "// Parameters injected by movingimages notebook run (-p)" };
-        foreach (var (name, raw) in parameters)
-        {
-            if (!variables.TryGetValue(name, out var variable))
-                throw new ArgumentException($"-p {name}: the parameters cell declares no '{name}' (it declares {string.Join(", ", variables.Keys.Order())})");
-            lines.Add($"{name} = {Literal(variable.Type, raw, name)};");
-        }
-        return string.Join('\n', lines) + "\n";
-    }
-
-    internal static string Literal(Type type, string raw, string name)
-    {
-        var t = Nullable.GetUnderlyingType(type) ?? type;
-        if (Nullable.GetUnderlyingType(type) != null && raw is "null" or "") return "null";
-        var c = CultureInfo.InvariantCulture;
-        string Bad() => throw new ArgumentException($"-p {name}={raw}: not a valid {t.Name}");
-        return t switch
-        {
-            _ when t == typeof(string) => SymbolDisplay.FormatLiteral(raw, quote: true),
-            _ when t == typeof(int) => int.TryParse(raw, NumberStyles.Integer, c, out var v) ? v.ToString(c) : Bad(),
-            _ when t == typeof(long) => long.TryParse(raw, NumberStyles.Integer, c, out var v) ? v.ToString(c) + "L" : Bad(),
-            _ when t == typeof(float) => float.TryParse(raw, NumberStyles.Float, c, out var v) ? v.ToString("R", c) + "f" : Bad(),
-            _ when t == typeof(double) => double.TryParse(raw, NumberStyles.Float, c, out var v) ? v.ToString("R", c) + "d" : Bad(),
-            _ when t == typeof(bool) => bool.TryParse(raw, out var v) ? (v ? "true" : "false") : Bad(),
-            _ => throw new ArgumentException($"-p {name}: parameters of type {type.Name} cannot be set from the command line (string, int, long, float, double, bool)"),
-        };
+        public void OnCompleted() { }
+        public void OnError(Exception error) { }
+        public void OnNext(KernelEvent value) => onNext(value);
     }
 }

@@ -19,6 +19,14 @@ public static class TorchRuntime
         lock (Gate)
         {
             if (_ready) return;
+            NativeLibraries.Ensure();
+            // The build output's native wrapper is there but does not load: say why, and do not let TorchSharp go on
+            // to its fallback (copying libtorch out of the NuGet cache, which would not load either).
+            if (NativeLibraries.TorchSharpLoadError is { } error)
+                throw new InvalidOperationException($"TorchSharp's native library could not be loaded: {error}. "
+                    + (error.Contains("GLIBCXX", StringComparison.Ordinal)
+                        ? "Your libstdc++ is older than the one TorchSharp was built against; `dotnet build` patches the copy in the build output (see environment.md). Rebuild, then restart the kernel or program."
+                        : "See environment.md for the native libraries TorchSharp needs on this platform."));
             try
             {
                 _ = torch.get_num_threads();

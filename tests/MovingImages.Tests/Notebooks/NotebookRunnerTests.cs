@@ -31,28 +31,30 @@ internal static class TestNotebook
         return path;
     }
 
-    public static string Text(CellOutput o) => o switch
-    {
-        StreamOutput s => s.Text,
-        DisplayOutput d => d.Data.GetValueOrDefault("text/plain") ?? "",
-        ErrorOutput e => e.Value,
-        _ => "",
-    };
 }
 
+/// <summary>Runs notebooks in this process, one at a time (the kernel captures the process's console while a cell runs).</summary>
+[CollectionDefinition("in-process kernel", DisableParallelization = true)]
+public class InProcessKernelCollection;
+
+[Collection("in-process kernel")]
 public class NotebookRunnerTests
 {
-    static readonly NotebookRunOptions InPlace = new(SetWorkingDirectory: false);
+    /// <summary>The library's notebook layer, as a notebook's setup cell loads it.</summary>
+    internal static string InteractiveDll => Path.Combine(TestData.RepoRoot, "lib", "MovingImages.Interactive", "bin", "Debug", "net10.0", "MovingImages.Interactive.dll");
 
-    static CellOutput[] Outputs(NotebookRunResult r, int cell) =>
-        r.Notebook.Cells[cell - 1].Json["outputs"]!.AsArray().Select(o => Parse(o!.AsObject())).ToArray();
-
-    static CellOutput Parse(JsonObject o) => o["output_type"]!.GetValue<string>() switch
+    static async Task<(NotebookRunResult Result, JsonArray Cells, JsonNode Root)> Run(string path, NotebookRunOptions? options = null)
     {
-        "stream" => new StreamOutput(o["name"]!.GetValue<string>(), o["text"]!.GetValue<string>()),
-        "error" => new ErrorOutput(o["ename"]!.GetValue<string>(), o["evalue"]!.GetValue<string>(), o["traceback"]!.AsArray().Select(t => t!.GetValue<string>()).ToArray()),
-        _ => new DisplayOutput(o["data"]!.AsObject().ToDictionary(kv => kv.Key, kv => kv.Value!.GetValue<string>())),
-    };
+        string output = Path.Combine(TestData.NewTempDir("nb-out"), Path.GetFileName(path));
+        var result = await NotebookRunner.RunAsync(path, output, options);
+        var root = JsonNode.Parse(File.ReadAllText(output))!;
+        return (result, root["cells"]!.AsArray(), root);
+    }
+
+    static JsonArray Outputs(JsonArray cells, int cell) => cells[cell - 1]!["outputs"]!.AsArray();
+    static string Text(JsonNode o) => o["text"] is { } t ? Lines(t) : o["data"]?["text/plain"] is { } p ? Lines(p)
+        : o["data"]?["text/html"] is { } h ? Lines(h) : o["evalue"]?.GetValue<string>() ?? "";
+    static string Lines(JsonNode n) => n is JsonArray a ? string.Concat(a.Select(l => l!.GetValue<string>())) : n.GetValue<string>();
 
     [Fact]
     public async Task State_carries_from_cell_to_cell_and_output_is_captured()
@@ -62,100 +64,89 @@ public class NotebookRunnerTests
             ("var x = 20;\nConsole.WriteLine(\"hello\");\nConsole.Error.WriteLine(\"careful\");", null),
             ("int Twice(int v) => 2 * v;", null),
             ("Twice(x) + 2", null));
-        var r = await NotebookRunner.RunAsync(path, InPlace);
+        var (r, cells, root) = await Run(path);
         Assert.True(r.Succeeded, r.Summary);
-        Assert.Equal("hello\n", Assert.IsType<StreamOutput>(Outputs(r, 2)[0]).Text);
-        Assert.Equal(("stderr", "careful\n"), (((StreamOutput)Outputs(r, 2)[1]).Name, ((StreamOutput)Outputs(r, 2)[1]).Text));
-        Assert.Equal("42", TestNotebook.Text(Assert.Single(Outputs(r, 4))));
-        Assert.Equal("execute_result", r.Notebook.Cells[3].Json["outputs"]![0]!["output_type"]!.GetValue<string>());
-        Assert.Equal(3, r.Notebook.Cells[3].Json["execution_count"]!.GetValue<int>());
-        Assert.Null(r.Notebook.Cells[0].Json["outputs"]); // markdown untouched
+        Assert.Equal("hello\n", Text(Outputs(cells, 2).Single(o => o!["name"]?.GetValue<string>() == "stdout")!));
+        Assert.Equal("careful\n", Text(Outputs(cells, 2).Single(o => o!["name"]?.GetValue<string>() == "stderr")!));
+        var result = Assert.Single(Outputs(cells, 4))!;
+        Assert.Equal("execute_result", result["output_type"]!.GetValue<string>());
+        Assert.Contains("42", Lines(result["data"]!["text/html"] ?? result["data"]!["text/plain"]!));
+        Assert.Equal(3, cells[3]!["execution_count"]!.GetValue<int>());
+        Assert.Null(cells[0]!["outputs"]); // markdown untouched
+        // nbformat 4.5: every cell has an id
+        Assert.Equal(5, root["nbformat_minor"]!.GetValue<int>());
+        Assert.All(cells, c => Assert.False(string.IsNullOrEmpty(c!["id"]?.GetValue<string>())));
     }
 
     [Fact]
-    public async Task Parameters_given_with_p_win_over_the_parameters_cell()
+    public async Task Parameters_given_with_p_are_typed_by_the_parameters_cell_and_injected_after_it()
     {
         var path = TestNotebook.Write("params.ipynb",
-            ("var n = 1;\nvar name = \"a\";\nvar rate = 0.5f;\nvar precise = 1e-3;\nvar on = false;\nint? limit = 5;", "parameters"),
-            ("$\"{n}|{name}|{rate}|{precise}|{on}|{limit}\"", null));
-        var values = new Dictionary<string, string> { ["n"] = "7", ["name"] = "he said \"hi\"", ["rate"] = "0.25", ["precise"] = "5e-05", ["on"] = "true", ["limit"] = "null" };
-        var r = await NotebookRunner.RunAsync(path, InPlace with { Parameters = values });
+            ("var n = 1;\nvar name = \"a\";\nvar rate = 0.5f;\nvar precise = 1e-3;\nvar on = false;\nint? limit = 5;\nvar big = 3L;", "parameters"),
+            ("$\"{n}|{name}|{rate}|{precise}|{on}|{limit}|{big}\"", null));
+        var values = new Dictionary<string, string> { ["n"] = "7", ["name"] = "he said \"hi\"", ["rate"] = "0.25", ["precise"] = "5e-05", ["on"] = "true", ["limit"] = "null", ["big"] = "9" };
+        var (r, cells, _) = await Run(path, new NotebookRunOptions(values));
         Assert.True(r.Succeeded, r.Summary);
-        Assert.Equal(3, r.Notebook.Cells.Count);
-        Assert.Contains("injected-parameters", r.Notebook.Cells[1].Tags);
-        Assert.Equal("7|he said \"hi\"|0.25|5E-05|True|", TestNotebook.Text(Outputs(r, 3).Single()));
+        Assert.Equal(3, cells.Count);
+        Assert.Contains("injected-parameters", cells[1]!["metadata"]!["tags"]!.AsArray().Select(t => t!.GetValue<string>()));
+        Assert.Equal("7|he said \"hi\"|0.25|5E-05|True||9", Text(Outputs(cells, 3).Single()!));
 
-        var bad = await NotebookRunner.RunAsync(path, InPlace with { Parameters = new Dictionary<string, string> { ["nope"] = "1" } });
+        var (bad, badCells, _) = await Run(path, new NotebookRunOptions(new Dictionary<string, string> { ["nope"] = "1" }));
         Assert.False(bad.Succeeded);
-        Assert.Contains("declares no 'nope'", bad.Summary);
-        var badValue = await NotebookRunner.RunAsync(path, InPlace with { Parameters = new Dictionary<string, string> { ["n"] = "seven" } });
+        Assert.Contains("declares no 'nope'; its parameters are big, limit, n, name, on, precise, rate", bad.Summary);
+        Assert.All(badCells, c => Assert.Empty(c!["outputs"]!.AsArray())); // nothing ran
+        var (badValue, _, _) = await Run(path, new NotebookRunOptions(new Dictionary<string, string> { ["n"] = "seven" }));
         Assert.Contains("-p n=seven: not a valid Int32", badValue.Summary);
     }
 
     [Fact]
-    public async Task An_exception_in_cell_3_stops_the_run_and_names_cell_3()
+    public async Task An_exception_in_cell_3_stops_the_run_keeps_earlier_outputs_and_names_cell_3()
     {
         var path = TestNotebook.Write("boom.ipynb",
-            ("var a = 1;", null),
+            ("Console.WriteLine(\"one\");", null),
             ("var b = 2;", null),
-            ("var c = a + b;\nthrow new InvalidOperationException(\"boom\");", null),
+            ("var c = b + 1;\nthrow new InvalidOperationException(\"boom\");", null),
             ("Console.WriteLine(\"never\");", null));
-        var r = await NotebookRunner.RunAsync(path, InPlace);
+        var (r, cells, _) = await Run(path);
         Assert.False(r.Succeeded);
         Assert.Equal(3, r.FailedCell);
-        var error = Assert.IsType<ErrorOutput>(Outputs(r, 3).Single());
-        Assert.Equal("InvalidOperationException", error.Name);
-        Assert.Equal("cell 3: boom", error.Value);
-        Assert.Contains(error.Traceback, t => t.Contains("cell 3, line 2"));
+        Assert.Equal("one\n", Text(Outputs(cells, 1).Single()!));
+        var error = Outputs(cells, 3).Single()!;
+        Assert.Equal("error", error["output_type"]!.GetValue<string>());
+        Assert.Contains("boom", error["evalue"]!.GetValue<string>());
         Assert.Contains("cell 3 failed", r.Summary);
-        Assert.Empty(Outputs(r, 4));
-        Assert.Null(r.Notebook.Cells[3].Json["execution_count"]);
+        Assert.Empty(Outputs(cells, 4));
     }
 
     [Fact]
-    public async Task Compilation_errors_name_cell_and_line()
+    public async Task Compilation_errors_are_error_outputs_and_the_notebook_is_still_written()
     {
         var path = TestNotebook.Write("typo.ipynb", ("var ok = 1;", null), ("var x = 1;\nvar y = undefinedThing + 1;", null));
-        var r = await NotebookRunner.RunAsync(path, InPlace);
-        var error = Assert.IsType<ErrorOutput>(Outputs(r, 2).Single());
-        Assert.Equal("CompilationError", error.Name);
-        Assert.StartsWith("cell 2, line 2: error CS0103: The name 'undefinedThing' does not exist", error.Value);
-    }
-
-    [Fact]
-    public async Task Nuget_references_are_satisfied_from_what_the_runner_ships_or_fail_clearly()
-    {
-        var ok = TestNotebook.Write("nuget.ipynb", ("#r \"nuget: ScottPlot, 5.1.59\"\n#r \"nuget: TorchSharp-cpu\"\nnew ScottPlot.Plot().GetType().Name", null));
-        var r = await NotebookRunner.RunAsync(ok, InPlace);
-        Assert.True(r.Succeeded, r.Summary);
-        Assert.Equal("Plot", TestNotebook.Text(Outputs(r, 1).Single()));
-        var missing = TestNotebook.Write("nuget2.ipynb", ("#r \"nuget: Newtonsoft.Json, 13.0.3\"", null));
-        var m = await NotebookRunner.RunAsync(missing, InPlace);
-        Assert.False(m.Succeeded);
-        Assert.Contains("package 'Newtonsoft.Json' is not available", m.Summary);
-        Assert.Contains("cell 1, line 1", m.Summary);
-    }
-
-    [Fact]
-    public async Task Load_references_magics_and_display_handles()
-    {
-        var path = TestNotebook.Write("misc.ipynb",
-            ("#!csharp\n#r \"../lib/MovingImages.Cli/bin/Debug/net10.0/MovingImages.dll\"\n#load \"helper.csx\"\nHelper(4)", null),
-            ("#!markdown\nThis is **markdown** in a code cell.", null),
-            ("var h = display(\"first\");\nh.Update(\"second\");\ndisplay(new OpenCvSharp.Mat(4, 6, OpenCvSharp.MatType.CV_8UC3));", null),
-            ("#!fsharp\nlet x = 1", null));
-        File.WriteAllText(Path.Combine(Path.GetDirectoryName(path)!, "helper.csx"), "int Helper(int v) => v * 10;\n");
-        var r = await NotebookRunner.RunAsync(path, InPlace);
-        Assert.Equal("40", TestNotebook.Text(Outputs(r, 1).Single()));
-        Assert.Empty(Outputs(r, 2));
-        var displays = Outputs(r, 3).Cast<DisplayOutput>().ToArray();
-        Assert.Equal("second", displays[0].Data["text/plain"]); // updated in place
-        Assert.True(displays[1].Data.ContainsKey("image/png"));
-        var png = Convert.FromBase64String(displays[1].Data["image/png"]);
-        Assert.Equal((byte)'P', png[1]);
+        var (r, cells, _) = await Run(path);
         Assert.False(r.Succeeded);
-        Assert.Equal(4, r.FailedCell);
-        Assert.Contains("'#!fsharp' is not supported", r.Summary);
+        Assert.Contains("CS0103", Outputs(cells, 2).Single()!["evalue"]!.GetValue<string>());
+        Assert.Contains("undefinedThing", r.Summary);
+    }
+
+    [Fact]
+    public async Task A_display_made_in_the_cell_is_updated_in_place_from_a_background_thread()
+    {
+        Assert.True(File.Exists(InteractiveDll), $"build first: {InteractiveDll}");
+        var path = TestNotebook.Write("live.ipynb",
+            ($"#r \"{InteractiveDll}\"\nusing MovingImages.Interactive;\nNotebookDisplay.Register();", null),
+            ("var view = NotebookDisplay.Show(\"starting…\");\n" +
+             "await Task.Run(() => { for (int i = 1; i <= 3; i++) view.Update(new OpenCvSharp.Mat(8 * i, 10, OpenCvSharp.MatType.CV_8UC3, OpenCvSharp.Scalar.Red)); });\n" +
+             "view.Updates", null));
+        var (r, cells, _) = await Run(path);
+        Assert.True(r.Succeeded, r.Summary);
+        var outputs = Outputs(cells, 2);
+        var display = outputs.Single(o => o!["output_type"]!.GetValue<string>() == "display_data")!;
+        string html = Lines(display["data"]!["text/html"]!);
+        Assert.Contains("<img src=\"data:image/png;base64,", html); // the text placeholder was replaced by the image
+        var png = Convert.FromBase64String(html.Split("base64,")[1].Split('"')[0]);
+        using var image = OpenCvSharp.Cv2.ImDecode(png, OpenCvSharp.ImreadModes.Color);
+        Assert.Equal(24, image.Rows); // the last update
+        Assert.Contains("3", Text(outputs.Single(o => o!["output_type"]!.GetValue<string>() == "execute_result")!));
     }
 
     [Fact]
@@ -164,12 +155,53 @@ public class NotebookRunnerTests
         var path = TestNotebook.Write("hang.ipynb", ("var started = true;", null), ("while (true) { }", null), ("Console.WriteLine(\"never\");", null));
         var outDir = TestData.NewTempDir("hang-out");
         var sw = Stopwatch.StartNew();
-        var (code, stdout, stderr) = CliProcess.Run(["notebook", "run", path, "--timeout", "10", "--out", outDir], TimeSpan.FromMinutes(2)); // 10 s: the first cell also warms up Roslyn, seconds on a loaded machine
-        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(60), $"took {sw.Elapsed}");
+        var (code, stdout, stderr) = CliProcess.Run(["notebook", "run", path, "--timeout", "10", "--out", outDir], TimeSpan.FromMinutes(2));
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(90), $"took {sw.Elapsed}");
         Assert.NotEqual(0, code);
-        Assert.Contains("hang.ipynb: cell 2 failed: cell 2 timed out after 10 s", stdout + stderr);
-        var saved = NotebookFile.Load(Path.Combine(outDir, "hang.ipynb"));
-        Assert.Equal("error", saved.Cells[1].Json["outputs"]![0]!["output_type"]!.GetValue<string>());
+        Assert.Contains("hang.ipynb: cell 2 failed: timed out after 10 s", stdout + stderr);
+        var saved = JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, "hang.ipynb")))!["cells"]!.AsArray();
+        Assert.Equal("error", saved[1]!["outputs"]![0]!["output_type"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public void A_cell_that_ends_the_process_loses_nothing_before_it()
+    {
+        var path = TestNotebook.Write("exit.ipynb", ("Console.WriteLine(\"kept\");", null), ("Environment.Exit(3);", null), ("Console.WriteLine(\"never\");", null));
+        var outDir = TestData.NewTempDir("exit-out");
+        var (code, stdout, stderr) = CliProcess.Run(["notebook", "run", path, "--out", outDir], TimeSpan.FromMinutes(2));
+        Assert.NotEqual(0, code);
+        Assert.Contains("exit code 3", stdout + stderr);
+        var saved = JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, "exit.ipynb")))!["cells"]!.AsArray();
+        Assert.Equal("kept\n", Text(saved[0]!["outputs"]![0]!));
+    }
+
+    [Fact]
+    public void Bad_files_and_bad_options_get_one_clear_line()
+    {
+        var dir = TestData.NewTempDir("bad-nb");
+        File.WriteAllText(Path.Combine(dir, "broken.ipynb"), "{ \"cells\": [ ");
+        var (code, _, err) = CliProcess.Run(["notebook", "run", Path.Combine(dir, "broken.ipynb"), "--out", Path.Combine(dir, "out")], TimeSpan.FromMinutes(1));
+        Assert.Equal(1, code);
+        Assert.Contains("broken.ipynb: not JSON", err);
+        Assert.DoesNotContain("   at ", err);
+
+        File.WriteAllText(Path.Combine(dir, "old.ipynb"), "{ \"nbformat\": 3, \"worksheets\": [] }");
+        (code, _, err) = CliProcess.Run(["notebook", "run", Path.Combine(dir, "old.ipynb"), "--out", Path.Combine(dir, "out")], TimeSpan.FromMinutes(1));
+        Assert.Equal(1, code);
+        Assert.Contains("old.ipynb: 'nbformat' must be 4 (found 3)", err);
+
+        File.WriteAllText(Path.Combine(dir, "tags.ipynb"), "{ \"nbformat\": 4, \"nbformat_minor\": 5, \"metadata\": {}, \"cells\": [ { \"cell_type\": \"code\", \"source\": \"1\", \"metadata\": { \"tags\": 7 }, \"outputs\": [] } ] }");
+        (code, _, err) = CliProcess.Run(["notebook", "run", Path.Combine(dir, "tags.ipynb"), "--out", Path.Combine(dir, "out")], TimeSpan.FromMinutes(1));
+        Assert.Equal(1, code);
+        Assert.Contains("tags.ipynb: cell 1: 'metadata.tags' must be an array of strings", err);
+
+        // --out pointing at the notebook's own folder would overwrite it: refused, and the source is untouched
+        var good = TestNotebook.Write("mine.ipynb", ("1 + 1", null));
+        string before = File.ReadAllText(good);
+        (code, _, err) = CliProcess.Run(["notebook", "run", good, "--out", Path.GetDirectoryName(good)!], TimeSpan.FromMinutes(1));
+        Assert.Equal(1, code);
+        Assert.Contains("would overwrite the notebook itself", err);
+        Assert.Equal(before, File.ReadAllText(good));
     }
 }
 

@@ -1,12 +1,14 @@
 using System.Net;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Microsoft.DotNet.Interactive.Formatting;
 using MovingImages.Imaging;
 using MovingImages.ObjectDetection;
+using MovingImages.Runtime;
 using MovingImages.Video;
 using OpenCvSharp;
 
-namespace MovingImages.Notebook;
+namespace MovingImages.Interactive;
 
 /// <summary>A frame with a caption, shown as one image output (what the live view updates in place).</summary>
 /// <param name="Jpeg">The frame, JPEG-encoded.</param>
@@ -21,18 +23,39 @@ public sealed record ProgressState(int Done, int Total, string Caption);
 
 /// <summary>
 /// How MovingImages objects look in a notebook. <see cref="Register"/> adds formatters to .NET Interactive's
-/// <see cref="Formatter"/>, which both Polyglot Notebooks and <c>movingimages notebook run</c> use: images as PNG,
-/// detection results as the annotated image plus a table, plots as PNG, run statistics as a table and chart.
+/// <see cref="Formatter"/>, which the real kernel (VS Code's Polyglot Notebooks, Jupyter's <c>.net-csharp</c>) and
+/// <c>movingimages notebook run</c> use: images as PNG, detection results as the annotated image plus a table, plots as
+/// PNG, run statistics as a table. <see cref="LiveView"/>, <see cref="ProgressBar{T}"/> and <see cref="Show"/> make outputs
+/// that update in place.
 /// </summary>
 public static class NotebookDisplay
 {
+    static readonly Lock Gate = new();
     static bool _registered;
 
-    /// <summary>Registers the formatters (once; later calls do nothing).</summary>
+#pragma warning disable CA2255 // registering on first use of this assembly is the point
+    [ModuleInitializer]
+    internal static void Initialize() => Register();
+#pragma warning restore CA2255
+
+    /// <summary>
+    /// Registers the formatters and makes the native libraries in the build output loadable (once; later calls do
+    /// nothing). Runs by itself the first time a type of this assembly is used; a notebook's setup cell calls it so
+    /// that everything is in place before the first TorchSharp or OpenCV call.
+    /// </summary>
     public static void Register()
     {
-        if (_registered) return;
-        _registered = true;
+        lock (Gate)
+        {
+            if (_registered) return;
+            _registered = true;
+            NativeLibraries.Ensure();
+            RegisterFormatters();
+        }
+    }
+
+    static void RegisterFormatters()
+    {
         Formatter.Register<Mat>((mat, writer) => writer.Write(Convert.ToBase64String(ImageFiles.ToPng(mat))), "image/png");
         Formatter.Register<Mat>((mat, writer) => writer.Write(ImgTag(mat)), "text/html");
         Formatter.SetPreferredMimeTypesFor(typeof(Mat), "image/png");
@@ -88,63 +111,45 @@ public static class NotebookDisplay
     }
 
     /// <summary>
-    /// A sink that shows the current annotated frame in one notebook output, updated in place, with an fps/latency
-    /// caption. <paramref name="update"/> is the display handle's update (<c>var view = display("…"); LiveView(view.Update)</c>).
-    /// Updates are throttled to <paramref name="maxPerSecond"/>; the last frame is always shown.
+    /// Shows <paramref name="initial"/> as an output of the running cell and returns the display, whose
+    /// <see cref="LiveDisplay.Update"/> replaces it in place (from any thread): <c>var preview = NotebookDisplay.Show("…");
+    /// … preview.Update(grid);</c>
     /// </summary>
-    public static IFrameSink LiveView(Action<object> update, double maxPerSecond = 4, int maxWidth = 640)
-    {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        double last = double.NegativeInfinity;
-        int frames = 0;
-        Mat? held = null;         // the newest frame not shown yet (a copy: the pipeline disposes its own)
-        string heldCaption = "";
-        return new CallbackSink(frame =>
-        {
-            frames++;
-            double now = clock.Elapsed.TotalSeconds;
-            string caption = $"frame {frame.Frame.Index} · {frames / Math.Max(now, 1e-6):0.0} fps · {frame.Objects.Count} objects";
-            held?.Dispose();
-            held = null;
-            if (now - last >= 1 / maxPerSecond)
-            {
-                last = now;
-                update(new CaptionedImage(Shrink(frame.Annotated, maxWidth), caption));
-            }
-            else
-            {
-                held = frame.Annotated.Clone();
-                heldCaption = caption;
-            }
-        }, completion =>
-        {
-            if (held == null) return;
-            update(new CaptionedImage(Shrink(held, maxWidth), heldCaption + $" · done, {completion.FramesWritten} frames"));
-            held.Dispose();
-            held = null;
-        });
-    }
+    public static LiveDisplay Show(object initial) => new(initial);
 
     /// <summary>
-    /// A progress bar in one notebook output, updated in place: each report counts one step of <paramref name="total"/>
-    /// and <paramref name="caption"/> says what it was (for training: iteration, losses, samples/s). Throttled to
-    /// <paramref name="maxPerSecond"/>; the last step is always shown. Reports are taken on the caller's thread.
-    /// <code>var bar = display("training"); faceit.Train(n, options, NotebookDisplay.ProgressBar&lt;TrainingStep&gt;(bar.Update, n, s =&gt; $"loss A {s.LossA:0.000}"));</code>
+    /// A sink that shows the current annotated frame in one output of the running cell, updated in place, with an
+    /// fps/objects caption. Made on the cell's thread (it creates the output there); fed by the pipeline's threads.
+    /// Updates are throttled to <paramref name="maxPerSecond"/>; the last frame is always shown, so the executed
+    /// notebook keeps the final frame.
     /// </summary>
-    public static IProgress<T> ProgressBar<T>(Action<object> update, int total, Func<T, string> caption, double maxPerSecond = 4)
+    public static LiveViewSink LiveView(string placeholder = "starting…", double maxPerSecond = 4, int maxWidth = 640) =>
+        new(new LiveDisplay(placeholder), maxPerSecond, maxWidth);
+
+    /// <summary>
+    /// A progress bar in one output of the running cell, updated in place: each report counts one step of
+    /// <paramref name="total"/> and <paramref name="caption"/> says what it was (for training: iteration, losses,
+    /// samples/s). Throttled to <paramref name="maxPerSecond"/>; the last step is always shown. Reports are taken on the
+    /// reporting thread, at once and in order.
+    /// <code>faceit.Train(n, options, NotebookDisplay.ProgressBar&lt;TrainingStep&gt;(n, s =&gt; $"loss A {s.LossA:0.000}"));</code>
+    /// </summary>
+    public static IProgress<T> ProgressBar<T>(int total, Func<T, string> caption, double maxPerSecond = 4)
     {
+        var display = new LiveDisplay(new ProgressState(0, total, "starting…"));
         var clock = System.Diagnostics.Stopwatch.StartNew();
         double last = double.NegativeInfinity;
         int done = 0;
-        return new Runtime.InlineProgress<T>(value =>
+        return new InlineProgress<T>(value =>
         {
             done++;
             double now = clock.Elapsed.TotalSeconds;
             if (done < total && now - last < 1 / maxPerSecond) return;
             last = now;
-            update(new ProgressState(done, total, caption(value)));
+            display.Update(new ProgressState(done, total, caption(value)));
         });
     }
+
+    internal static CaptionedImage Captioned(Mat image, string caption, int maxWidth) => new(Shrink(image, maxWidth), caption);
 
     static byte[] Shrink(Mat image, int maxWidth)
     {
