@@ -6,9 +6,8 @@ namespace MovingImages.Interactive;
 public static class Cell
 {
     /// <summary>
-    /// Cancelled when the reader stops the cell: VS Code's stop button, Jupyter's "interrupt the kernel" (with the
-    /// kernelspec's <c>interrupt_mode: message</c>, as <c>movingimages notebook kernelspec</c> installs it), or a runner's
-    /// timeout. Pass it to long work (<c>pipeline.RunAsync(cancellationToken: Cell.CancellationToken)</c>,
+    /// Cancelled when the cell is stopped: VS Code's stop button (the kernel's Cancel command) or the runner's timeout and
+    /// Ctrl+C. Pass it to long work (<c>pipeline.RunAsync(cancellationToken: Cell.CancellationToken)</c>,
     /// <c>faceit.Train(…, cancellationToken: Cell.CancellationToken)</c>): the work stops within a frame or a step, finishes
     /// its outputs, and the kernel — with the loaded models — stays alive. <see cref="CancellationToken.None"/> outside a kernel.
     /// </summary>

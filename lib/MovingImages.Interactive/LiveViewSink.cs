@@ -16,6 +16,7 @@ public sealed class LiveViewSink : IFrameSink
     int _frames;
     Mat? _held;           // the newest frame not shown yet (a copy: the pipeline disposes its own)
     string _heldCaption = "";
+    CaptionedImage? _shown;  // the frame on screen now
 
     internal LiveViewSink(LiveDisplay display, double maxPerSecond, int maxWidth)
     {
@@ -45,7 +46,8 @@ public sealed class LiveViewSink : IFrameSink
         if (now - _last >= _interval)
         {
             _last = now;
-            Display.Update(NotebookDisplay.Captioned(frame.Annotated, caption, _maxWidth));
+            _shown = NotebookDisplay.Captioned(frame.Annotated, caption, _maxWidth);
+            Display.Update(_shown);
         }
         else
         {
@@ -57,9 +59,15 @@ public sealed class LiveViewSink : IFrameSink
     /// <inheritdoc/>
     public void Complete(RunCompletion completion)
     {
-        if (_held == null) return;
-        Display.Update(NotebookDisplay.Captioned(_held, _heldCaption + $" · done, {completion.FramesWritten} frames", _maxWidth));
-        _held.Dispose();
+        // The last frame stays, captioned with how the run ended (the executed notebook keeps it).
+        string done = $" · done, {completion.FramesWritten} frames";
+        if (_held != null)
+            Display.Update(NotebookDisplay.Captioned(_held, _heldCaption + done, _maxWidth));
+        else if (_shown != null)
+            Display.Update(_shown with { Caption = _shown.Caption + done });
+        else
+            Display.Update($"no frames{done}");
+        _held?.Dispose();
         _held = null;
     }
 

@@ -24,9 +24,6 @@ public static class KernelSpec
             ["argv"] = new JsonArray("dotnet", tool, "jupyter", "--default-kernel", "csharp", "--http-local-only", "{connection_file}"),
             ["display_name"] = ".NET (C#)",
             ["language"] = "C#",
-            // SIGINT (Jupyter's default interrupt): the MovingImages notebook layer takes it and cancels the running cell
-            // (Cell.CancellationToken) instead of letting .NET end the kernel process.
-            ["interrupt_mode"] = "signal",
             ["env"] = new JsonObject { ["DOTNET_INTERACTIVE_CLI_TELEMETRY_OPTOUT"] = "1" },
         };
         string dir = Path.Combine(jupyterDataDir, "kernels", Name);

@@ -49,36 +49,9 @@ public static class NotebookRunner
         var times = new List<(int, double)>();
 
         // Parameters first, so the cell count is known before the first cell runs.
+        try { InjectParameters(document, options.Parameters, options.IgnoreUnknownParameters, name, log); }
+        catch (ArgumentException e) { return Fail(document, output, null, e.Message, times, log); }
         var elements = document.Elements;
-        int parametersAt = elements.ToList().FindIndex(e => NotebookDocument.IsCode(e) && NotebookDocument.Tags(e).Contains("parameters"));
-        var values = new Dictionary<string, string>(options.Parameters ?? new Dictionary<string, string>(), StringComparer.Ordinal);
-        if (values.Count > 0)
-        {
-            if (parametersAt < 0)
-            {
-                if (!options.IgnoreUnknownParameters)
-                    return Fail(document, output, null, $"{name} has no cell tagged 'parameters', so -p {string.Join(", ", values.Keys)} cannot be applied", times, log);
-                values.Clear();
-            }
-            else
-            {
-                var declared = NotebookParameters.Declared(elements[parametersAt].Contents);
-                if (options.IgnoreUnknownParameters)
-                    foreach (var unknown in values.Keys.Where(k => !declared.ContainsKey(k)).ToArray())
-                    {
-                        log?.WriteLine($"-p {unknown}: not a parameter of {name}; skipped");
-                        values.Remove(unknown);
-                    }
-                // papermill replaces an earlier run's injected cell
-                if (parametersAt + 1 < elements.Count && NotebookDocument.Tags(elements[parametersAt + 1]).Contains("injected-parameters"))
-                    elements.RemoveAt(parametersAt + 1);
-                string injection;
-                try { injection = NotebookParameters.Injection(declared, values); }
-                catch (ArgumentException e) { return Fail(document, output, null, $"{name}: {e.Message}", times, log); }
-                if (values.Count > 0)
-                    elements.Insert(parametersAt + 1, NotebookDocument.CodeCell(injection, elements[parametersAt].KernelName ?? "csharp", "injected-parameters"));
-            }
-        }
         foreach (var element in elements.Where(NotebookDocument.IsCode))
         {
             element.Outputs.Clear();
@@ -109,6 +82,39 @@ public static class NotebookRunner
         }
         NotebookDocument.Save(document, output);
         return new NotebookRunResult(true, null, $"{name}: {times.Count} cells ran in {times.Sum(t => t.Item2):0.0} s", times);
+    }
+
+    /// <summary>
+    /// Puts <paramref name="parameters"/> into <paramref name="document"/> as papermill does: a cell tagged
+    /// <c>injected-parameters</c> after the cell tagged <c>parameters</c> (replacing an earlier run's), with each value a
+    /// literal of the type the parameters cell gave it. Throws <see cref="ArgumentException"/> naming the notebook for an
+    /// unknown name (listing the parameters), a bad value, or a notebook without a parameters cell.
+    /// </summary>
+    public static void InjectParameters(InteractiveDocument document, IReadOnlyDictionary<string, string>? parameters, bool ignoreUnknown, string name, TextWriter? log = null)
+    {
+        var elements = document.Elements;
+        var values = new Dictionary<string, string>(parameters ?? new Dictionary<string, string>(), StringComparer.Ordinal);
+        if (values.Count == 0) return;
+        int parametersAt = elements.ToList().FindIndex(e => NotebookDocument.IsCode(e) && NotebookDocument.Tags(e).Contains("parameters"));
+        if (parametersAt < 0)
+        {
+            if (ignoreUnknown) return;
+            throw new ArgumentException($"{name} has no cell tagged 'parameters', so -p {string.Join(", ", values.Keys)} cannot be applied");
+        }
+        var declared = NotebookParameters.Declared(elements[parametersAt].Contents);
+        if (ignoreUnknown)
+            foreach (var unknown in values.Keys.Where(k => !declared.ContainsKey(k)).ToArray())
+            {
+                log?.WriteLine($"-p {unknown}: not a parameter of {name}; skipped");
+                values.Remove(unknown);
+            }
+        if (parametersAt + 1 < elements.Count && NotebookDocument.Tags(elements[parametersAt + 1]).Contains("injected-parameters"))
+            elements.RemoveAt(parametersAt + 1); // papermill replaces an earlier run's injected cell
+        if (values.Count == 0) return;
+        string injection;
+        try { injection = NotebookParameters.Injection(declared, values); }
+        catch (ArgumentException e) { throw new ArgumentException($"{name}: {e.Message}", e); }
+        elements.Insert(parametersAt + 1, NotebookDocument.CodeCell(injection, elements[parametersAt].KernelName ?? "csharp", "injected-parameters"));
     }
 
     /// <summary>Runs one cell; fills its outputs; returns null, or the error's one-line message.</summary>

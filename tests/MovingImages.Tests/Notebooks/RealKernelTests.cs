@@ -1,0 +1,146 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using MovingImages.Notebooks;
+using Xunit.Abstractions;
+
+namespace MovingImages.Tests.Notebooks;
+
+/// <summary>
+/// The notebooks in the real .NET Interactive kernel (the dotnet-interactive tool from the repository's tool manifest),
+/// driven by Jupyter's own client library over ZeroMQ as Jupyter and nbconvert drive it: the kernelspec our CLI installs,
+/// the kernel started in notebooks/, every code cell executed, every message the kernel sends recorded.
+/// </summary>
+public class RealKernelTests(ITestOutputHelper output)
+{
+    static readonly Lazy<string> KernelSpecDir = new(() =>
+    {
+        var dir = TestData.NewTempDir("jupyter");
+        var (code, stdout, stderr) = CliProcess.Run(["notebook", "kernelspec", "--path", dir], TimeSpan.FromMinutes(1), TestData.RepoRoot);
+        Assert.True(code == 0, $"kernelspec install failed (did `dotnet tool restore` run?): {stdout}{stderr}");
+        return dir;
+    });
+
+    static string Driver => Path.Combine(TestData.RepoRoot, "tests", "MovingImages.Tests", "Notebooks", "jupyter_driver.py");
+
+    /// <summary>The notebook with <paramref name="parameters"/> injected, written to a temporary file.</summary>
+    static string Prepare(string notebook, Dictionary<string, string> parameters)
+    {
+        var document = NotebookDocument.Load(Path.Combine(TestData.RepoRoot, "notebooks", notebook));
+        NotebookRunner.InjectParameters(document, parameters, ignoreUnknown: false, notebook);
+        string path = Path.Combine(TestData.NewTempDir("prepared"), notebook);
+        NotebookDocument.Save(document, path);
+        return path;
+    }
+
+    (JsonArray Cells, JsonNode Log) Execute(string prepared, double cellTimeout = 600)
+    {
+        string dir = TestData.NewTempDir("executed");
+        string executed = Path.Combine(dir, "executed.ipynb"), log = Path.Combine(dir, "log.json");
+        var psi = new ProcessStartInfo("/usr/bin/python3", [Driver, KernelSpec.Name, prepared, Path.Combine(TestData.RepoRoot, "notebooks"), executed, log,
+            cellTimeout.ToString(System.Globalization.CultureInfo.InvariantCulture)])
+        { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.Environment["JUPYTER_PATH"] = KernelSpecDir.Value;
+        var sw = Stopwatch.StartNew();
+        using var p = Process.Start(psi)!;
+        var err = p.StandardError.ReadToEndAsync();
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        if (!p.WaitForExit(TimeSpan.FromMinutes(20))) { p.Kill(true); throw new TimeoutException("the Jupyter driver did not finish"); }
+        output.WriteLine($"{sw.Elapsed.TotalSeconds:0} s; driver exit {p.ExitCode}\n{stdout.Result}\n{err.Result[^Math.Min(4000, err.Result.Length)..]}");
+        Assert.True(p.ExitCode == 0 && File.Exists(log), $"the driver failed (python3-jupyter-client installed?): {err.Result}");
+        var logJson = JsonNode.Parse(File.ReadAllText(log))!;
+        return (JsonNode.Parse(File.ReadAllText(executed))!["cells"]!.AsArray(), logJson);
+    }
+
+    static IEnumerable<JsonNode> Messages(JsonNode log, string sourceContains) =>
+        log["cells"]!.AsArray().Single(c => c!["source"]!.GetValue<string>().Contains(sourceContains, StringComparison.Ordinal))!["messages"]!.AsArray()!;
+
+    static void NoErrorsOrWarnings(JsonNode log)
+    {
+        foreach (var cell in log["cells"]!.AsArray())
+            foreach (var m in cell!["messages"]!.AsArray())
+            {
+                string type = m!["type"]!.GetValue<string>();
+                Assert.False(type is "error" or "timeout", $"cell {cell["index"]}: {m.ToJsonString()}");
+                if (type == "stream" && m["name"]!.GetValue<string>() == "stderr")
+                    Assert.DoesNotContain("warning CS", m["text"]!.GetValue<string>());
+            }
+    }
+
+    /// <summary>Jupyter's in-place update: an update_display_data whose display_id an earlier display_data of the cell had.</summary>
+    static string UpdatedInPlace(IEnumerable<JsonNode> messages)
+    {
+        var shown = messages.Where(m => m["type"]!.GetValue<string>() == "display_data").Select(m => m["display_id"]?.GetValue<string>()).Where(id => id != null).ToHashSet();
+        var updates = messages.Where(m => m["type"]!.GetValue<string>() == "update_display_data").ToList();
+        Assert.NotEmpty(updates);
+        Assert.All(updates, u => Assert.Contains(u["display_id"]!.GetValue<string>(), shown));
+        return updates[^1]["html_start"]!.GetValue<string>();
+    }
+
+    static string Html(JsonNode o) => o["data"]?["text/html"] is { } h ? (h is JsonArray a ? string.Concat(a.Select(l => l!.GetValue<string>())) : h.GetValue<string>()) : "";
+
+    [Fact]
+    public void The_installed_kernelspec_serves_http_on_loopback_only()
+    {
+        var spec = JsonNode.Parse(File.ReadAllText(Path.Combine(KernelSpecDir.Value, "kernels", KernelSpec.Name, "kernel.json")))!;
+        var argv = spec["argv"]!.AsArray().Select(a => a!.GetValue<string>()).ToArray();
+        Assert.Contains("--http-local-only", argv);
+        Assert.DoesNotContain("--http-port-range", argv);
+        Assert.True(File.Exists(argv[1]), $"the kernel's assembly {argv[1]} exists");
+
+        var prepared = Path.Combine(TestData.NewTempDir("tiny-nb"), "tiny.ipynb");
+        File.WriteAllText(prepared, """{"cells":[{"cell_type":"code","metadata":{},"source":"1 + 1","outputs":[],"execution_count":null}],"metadata":{},"nbformat":4,"nbformat_minor":5}""");
+        var (cells, log) = Execute(prepared);
+        Assert.Contains("2", Html(cells[0]!["outputs"]![0]!));
+        var listening = log["listening"]!.AsArray();
+        Assert.NotEmpty(listening); // ZeroMQ's channels (bound by Jupyter's connection file to 127.0.0.1) and the HTTP API
+        foreach (var l in listening)
+        {
+            string address = l!["address"]!.GetValue<string>();
+            bool loopback = address == "0100007F" || address == "00000000000000000000000001000000";
+            Assert.True(loopback, $"the kernel listens on a non-loopback address: {l.ToJsonString()}");
+        }
+    }
+
+    [Fact]
+    public void Notebook_01_runs_in_the_real_kernel_with_images_and_a_live_view_updated_in_place()
+    {
+        var (_, _, weights) = SyntheticModels.Get("yolov3-tiny.cfg");
+        var prepared = Prepare("01-locate-objects.ipynb", new()
+        {
+            ["cfgPath"] = TestData.Cfg("yolov3-tiny.cfg"), ["weightsPath"] = weights, ["namesPath"] = TestData.CocoNames,
+            ["imagePath"] = TestData.Image("dog.jpg"), ["videoPath"] = TestData.Shared("data", "video", "vtest.avi"),
+            ["inputSize"] = "320", ["maxFrames"] = "20", ["cameraFrames"] = "5",
+        });
+        var (cells, log) = Execute(prepared);
+        NoErrorsOrWarnings(log);
+        Assert.Equal(cells.Count(c => c!["cell_type"]!.GetValue<string>() == "code"), log["cells"]!.AsArray().Count); // every cell ran
+        Assert.Contains(Messages(log, "yolo.Detect(imagePath);"), m => m["html_start"]?.GetValue<string>().StartsWith("<img src=\"data:image/png;base64,") == true);
+        string last = UpdatedInPlace(Messages(log, "NotebookDisplay.LiveView()"));
+        Assert.Contains("<img src=\"data:image/jpeg;base64,", last);
+        var video = cells.Single(c => string.Concat(c!["source"]!.ToString()).Contains("NotebookDisplay.LiveView()"))!;
+        Assert.Contains(video["outputs"]!.AsArray(), o => Html(o!).Contains("done, 20 frames")); // the executed notebook keeps the final frame
+        Assert.True(log["kernel_alive_at_end"]!.GetValue<bool>());
+    }
+
+    [Fact]
+    public void Notebook_02_runs_in_the_real_kernel_and_training_progress_reaches_100_percent_in_place()
+    {
+        var prepared = Prepare("02-fake-video.ipynb", new()
+        {
+            ["faceModels"] = MovingImages.Tests.FaceAnalysis.FaceModels.Directory, ["sceneVideo"] = TestData.Shared("data", "video", "Megamind.avi"),
+            ["previewFrames"] = "3", ["imageSize"] = "32", ["filters"] = "16", ["encoderDim"] = "64", ["iterations"] = "20", ["batchSize"] = "8",
+            ["learningRate"] = "1e-3", ["everyNthFrame"] = "10", ["convertSeconds"] = "2.0", ["previewEvery"] = "10", ["precision"] = "fp32",
+            ["workDir"] = TestData.NewTempDir("faceit-real-kernel"),
+        });
+        var (cells, log) = Execute(prepared);
+        NoErrorsOrWarnings(log);
+        Assert.Equal(cells.Count(c => c!["cell_type"]!.GetValue<string>() == "code"), log["cells"]!.AsArray().Count);
+        var training = Messages(log, "faceit.Train(").ToList();
+        UpdatedInPlace(training);
+        var train = cells.Single(c => c!["source"]!.ToString().Contains("faceit.Train("))!;
+        Assert.Contains(train["outputs"]!.AsArray(), o => Html(o!).Contains("<progress value=\"20\" max=\"20\""));      // 100 %
+        Assert.Contains(train["outputs"]!.AsArray(), o => Html(o!).Contains("<img src=\"data:image/png;base64,"));       // the preview grid, replaced in place
+        var convert = cells.Single(c => c!["source"]!.ToString().Contains("faceit.Convert("))!;
+        Assert.Contains(convert["outputs"]!.AsArray(), o => o!["data"]?["image/png"] != null);                             // before | after
+    }
+}
