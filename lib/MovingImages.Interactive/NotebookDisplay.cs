@@ -63,8 +63,9 @@ public static class NotebookDisplay
         Formatter.Register<ScottPlot.Plot>((plot, writer) => writer.Write(Convert.ToBase64String(plot.GetImageBytes(640, 360, ScottPlot.ImageFormat.Png))), "image/png");
         Formatter.SetPreferredMimeTypesFor(typeof(ScottPlot.Plot), "image/png");
 
-        Formatter.Register<DetectionResult>((r, writer) => writer.Write(ImgTag(r.Annotated) + DetectionTable(r.Detections)
-            + $"<p>{r.Detections.Count} objects in {r.Elapsed.TotalMilliseconds:0} ms at {r.Options.InputSize}×{r.Options.InputSize}</p>"), "text/html");
+        // The annotated image and one line; the table is what result.Detections shows (no second copy of it here).
+        Formatter.Register<DetectionResult>((r, writer) => writer.Write(ImgTag(r.Annotated)
+            + $"<p>{r.Detections.Count} objects ({WebUtility.HtmlEncode(string.Join(", ", r.Detections.GroupBy(d => d.Label).Select(g => g.Count() == 1 ? g.Key : $"{g.Count()} × {g.Key}")))}) in {r.Elapsed.TotalMilliseconds:0} ms at {r.Options.InputSize}×{r.Options.InputSize}</p>"), "text/html");
         Formatter.SetPreferredMimeTypesFor(typeof(DetectionResult), "text/html");
 
         Formatter.Register<IEnumerable<Detection>>((list, writer) => writer.Write(DetectionTable(list.ToArray())), "text/html");

@@ -116,7 +116,7 @@ public sealed class DarknetNetwork : nn.Module<Tensor, Tensor[]>
     internal static Tensor Activate(Tensor x, Activation activation) => activation switch
     {
         Activation.Linear => x,
-        Activation.Leaky => F.leaky_relu(x, 0.1),
+        Activation.Leaky => Runtime.Scalars.LeakyRelu(x),
         Activation.Relu => F.relu(x),
         Activation.Logistic => F.sigmoid(x),
         Activation.Mish => x * F.softplus(x).tanh(),

@@ -102,13 +102,13 @@ public sealed class TinyFaceDetector : IDisposable
     internal Tensor Forward(Tensor x)
     {
         using var scope = torch.NewDisposeScope();
-        var y = F.leaky_relu(F.conv2d(x, _conv0, _bias0), 0.1);            // "valid"
+        var y = Runtime.Scalars.LeakyRelu(F.conv2d(x, _conv0, _bias0));            // "valid"
         for (int i = 0; i < _separable.Length; i++)
         {
             y = TfOps.MaxPoolSame(y, 2, 2);
             var (dw, pw, b) = _separable[i];
             var padded = F.pad(y, [1, 1, 1, 1]);
-            y = F.leaky_relu(F.conv2d(F.conv2d(padded, dw, groups: padded.shape[1]), pw, b), 0.1);
+            y = Runtime.Scalars.LeakyRelu(F.conv2d(F.conv2d(padded, dw, groups: padded.shape[1]), pw, b));
         }
         y = TfOps.MaxPoolSame(y, 2, 1);
         return F.conv2d(y, _conv8, _bias8).MoveToOuterDisposeScope();

@@ -98,7 +98,7 @@ public sealed class FaceEncoder : nn.Module<Tensor, Tensor>
     /// <inheritdoc/>
     public override Tensor forward(Tensor x)
     {
-        foreach (var conv in convs) x = F.leaky_relu(conv.call(x), 0.1);
+        foreach (var conv in convs) x = Runtime.Scalars.LeakyRelu(conv.call(x));
         x = Dense(dense2, Dense(dense1, x.flatten(1)));
         return upscale.call(x.view(-1, _deep, _low, _low));
     }
@@ -122,7 +122,7 @@ public sealed class Upscale : nn.Module<Tensor, Tensor>
     }
 
     /// <inheritdoc/>
-    public override Tensor forward(Tensor x) => shuffle.call(F.leaky_relu(conv.call(x), 0.1));
+    public override Tensor forward(Tensor x) => shuffle.call(Runtime.Scalars.LeakyRelu(conv.call(x)));
 }
 
 /// <summary>A decoder: three upscale blocks and a 5×5 convolution to RGB with a sigmoid.</summary>
@@ -233,7 +233,7 @@ public sealed class FaceSwapModel : nn.Module
                     nn.Module<Tensor, Tensor> m => m.call(x),
                     _ => x,
                 };
-                if (child is SameConv2d && name.StartsWith("convs", StringComparison.Ordinal)) x = F.leaky_relu(x, 0.1);
+                if (child is SameConv2d && name.StartsWith("convs", StringComparison.Ordinal)) x = Runtime.Scalars.LeakyRelu(x);
                 if (name == "dense2") x = x.view(-1, Options.Filters * 8, s / 16, s / 16);
                 sb.AppendLine($"  {name,-28} {Shape(x),-20} {ParameterCount(child),12:N0}");
             }

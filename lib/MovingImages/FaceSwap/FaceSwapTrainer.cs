@@ -110,16 +110,41 @@ public sealed class FaceSwapTrainer : IDisposable
 
         float StepOne(bool a)
         {
+            string which = a ? "A" : "B";
+            // The whole step without oneDNN (see OneDnnTraining): its kernels then do not depend on what else runs.
+            using var kernels = OneDnnTraining ? null : Runtime.TorchRuntime.WithoutOneDnn();
             using var scope = torch.NewDisposeScope();
             var (warped, target) = Batch(a, Iteration);
             var optimizer = a ? _optA : _optB;
             optimizer.zero_grad();
             var output = a ? Model.AutoencodeA(warped) : Model.AutoencodeB(warped);
             var loss = (output - target).abs().mean();                       // float32 in every precision
-            if (!(a ? _scalerA : _scalerB).BackwardAndStep(loss, optimizer, a ? _paramsA : _paramsB)) skipped++;
-            return loss.item<float>();
+            float value = loss.item<float>();
+            if (!float.IsFinite(value))
+                throw new TrainingDivergedException($"training diverged at step {Iteration + 1}: loss {which} is {value} ({Options.Precision}); the weights were not updated. " +
+                                                    "Lower the learning rate, or resume from the last checkpoint.");
+            try
+            {
+                if (!(a ? _scalerA : _scalerB).BackwardAndStep(loss, optimizer, a ? _paramsA : _paramsB)) skipped++;
+                return value;
+            }
+            catch (NonFiniteGradientException)
+            {
+                throw new TrainingDivergedException($"training diverged at step {Iteration + 1}: the gradients of autoencoder {which} are not finite " +
+                                                    $"({Options.Precision}) for a finite loss ({value:0.0000}); the weights were not updated.");
+            }
         }
     }
+
+    /// <summary>
+    /// Whether training steps may use oneDNN (default false). On this project's CPU (AMD EPYC, AVX-512 with BF16, 2
+    /// threads), libtorch 2.10's oneDNN convolution backward returns non-finite gradients for a finite loss — in 1 of
+    /// ~30 passes with one training in the process, in most passes with two at once — and never with oneDNN turned off or
+    /// limited to SSE4.1 (<c>DNNL_MAX_CPU_ISA=SSE41</c>). So a training step (forward and backward, so that its kernels
+    /// and results never depend on what other threads do) runs without it; conversion, previews and detection keep it.
+    /// The price is speed: the chapter's model at batch 16 trains at ≈ 2.3 samples/s instead of ≈ 11 here.
+    /// </summary>
+    public static bool OneDnnTraining { get; set; }
 
     /// <summary>
     /// Trains for <paramref name="iterations"/> more steps. With <paramref name="checkpointPath"/>, writes a checkpoint every
@@ -150,9 +175,13 @@ public sealed class FaceSwapTrainer : IDisposable
         return steps;
     }
 
-    /// <summary>Writes weights, optimiser state, iteration and loss history to <paramref name="path"/> atomically.</summary>
+    /// <summary>Writes weights, optimiser state, iteration and loss history to <paramref name="path"/> atomically; refuses weights that are not finite.</summary>
     public void SaveCheckpoint(string path) => AtomicFile.Write(path, tmp =>
     {
+        using (var scope = torch.NewDisposeScope())
+            foreach (var (name, p) in Model.named_parameters())
+                if (!torch.isfinite(p).all().item<bool>())
+                    throw new TrainingDivergedException($"not writing {path}: weight {name} is not finite at step {Iteration}");
         using var stream = File.Create(tmp);
         using var w = new BinaryWriter(stream);
         w.Write(Magic);

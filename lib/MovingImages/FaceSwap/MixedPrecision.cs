@@ -91,6 +91,7 @@ public sealed class LossScaler
         if (!Enabled)
         {
             loss.backward();
+            if (!GradientsFinite(parameters)) throw new NonFiniteGradientException();
             optimizer.step();
             return true;
         }
@@ -98,8 +99,7 @@ public sealed class LossScaler
         using (torch.no_grad())
         {
             var grads = parameters.Select(p => p.grad).OfType<Tensor>().ToList();
-            bool finite = grads.All(g => { using var ok = torch.isfinite(g).all(); return ok.item<bool>(); });
-            if (!finite)
+            if (!GradientsFinite(parameters))
             {
                 Scale /= 2;
                 GoodSteps = 0;
@@ -114,6 +114,15 @@ public sealed class LossScaler
             Scale *= 2;
             GoodSteps = 0;
         }
+        return true;
+    }
+
+    /// <summary>Whether every gradient of <paramref name="parameters"/> is finite.</summary>
+    public static bool GradientsFinite(IEnumerable<TorchSharp.Modules.Parameter> parameters)
+    {
+        using var scope = torch.NewDisposeScope();
+        foreach (var p in parameters)
+            if (p.grad is { } g && !torch.isfinite(g).all().item<bool>()) return false;
         return true;
     }
 
@@ -140,3 +149,9 @@ public sealed class LossScaler
         SkippedSteps = skipped;
     }
 }
+
+/// <summary>A backward pass without loss scaling gave a non-finite gradient although the loss was finite.</summary>
+public sealed class NonFiniteGradientException() : Exception("a gradient is not finite although the loss is");
+
+/// <summary>Training produced a non-finite loss or gradient it could not recover from; the message says at which step, in which precision, and which loss.</summary>
+public sealed class TrainingDivergedException(string message) : Exception(message);

@@ -15,7 +15,7 @@ public static class ImageTensor
     {
         using var hwc = ToBgrBytes(image);
         using var scope = torch.NewDisposeScope();
-        var t = hwc.to(device ?? torch.CPU).permute(2, 0, 1).flip(0).unsqueeze(0).to_type(ScalarType.Float32).div_(255f);
+        var t = hwc.to(device ?? torch.CPU).permute(2, 0, 1).flip(0).unsqueeze(0).to_type(ScalarType.Float32).div_(Runtime.Scalars.ByteMax);
         return t.contiguous().MoveToOuterDisposeScope();
     }
 
@@ -54,7 +54,7 @@ public static class ImageTensor
         using var scope = torch.NewDisposeScope();
         var t = rgb.dim() == 4 ? rgb[0] : rgb;
         if (t.dim() != 3 || t.shape[0] != 3) throw new ArgumentException($"expected 3×H×W, got [{string.Join(",", rgb.shape)}]");
-        var bytes = t.detach().to(torch.CPU).to_type(ScalarType.Float32).clamp(0, 1).mul(255f).round()
+        var bytes = t.detach().to(torch.CPU).to_type(ScalarType.Float32).clamp(Runtime.Scalars.Zero, Runtime.Scalars.One).mul(Runtime.Scalars.ByteMax).round()
             .to_type(ScalarType.Byte).flip(0).permute(1, 2, 0).contiguous();
         int h = (int)bytes.shape[0], w = (int)bytes.shape[1];
         var mat = new Mat(h, w, MatType.CV_8UC3);

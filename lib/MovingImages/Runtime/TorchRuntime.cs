@@ -78,4 +78,55 @@ public static class TorchRuntime
     {
         get { EnsureLoaded(); return torch.get_num_threads(); }
     }
+
+    /// <summary>
+    /// Whether libtorch may use oneDNN (MKL-DNN) kernels (<c>torch.backends.mkldnn.enabled</c> in PyTorch; TorchSharp has
+    /// no binding for it, so this calls libtorch's <c>at::Context::setUserEnabledMkldnn</c>).
+    /// </summary>
+    public static bool OneDnnEnabled
+    {
+        get { EnsureLoaded(); return UserEnabledMkldnn(GlobalContext()); }
+        set { EnsureLoaded(); SetUserEnabledMkldnn(GlobalContext(), value); }
+    }
+
+    static int _withoutOneDnn;
+    static bool _oneDnnBefore;
+
+    /// <summary>
+    /// Turns oneDNN off until the returned object is disposed (nested and concurrent uses are counted; the setting from
+    /// before comes back when the last one ends). Other threads' work meanwhile takes libtorch's other kernels: slower, same results.
+    /// </summary>
+    public static IDisposable WithoutOneDnn()
+    {
+        lock (Gate)
+        {
+            if (_withoutOneDnn++ == 0)
+            {
+                _oneDnnBefore = OneDnnEnabled;
+                OneDnnEnabled = false;
+            }
+        }
+        return new OneDnnRestore();
+    }
+
+    sealed class OneDnnRestore : IDisposable
+    {
+        int _done;
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _done, 1) != 0) return;
+            lock (Gate)
+                if (--_withoutOneDnn == 0) OneDnnEnabled = _oneDnnBefore;
+        }
+    }
+
+    [System.Runtime.InteropServices.DllImport("torch_cpu", EntryPoint = "_ZN2at13globalContextEv")]
+    static extern IntPtr GlobalContext();
+
+    [System.Runtime.InteropServices.DllImport("torch_cpu", EntryPoint = "_ZN2at7Context20setUserEnabledMkldnnEb")]
+    static extern void SetUserEnabledMkldnn(IntPtr context, [System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.U1)] bool enabled);
+
+    [System.Runtime.InteropServices.DllImport("torch_cpu", EntryPoint = "_ZNK2at7Context17userEnabledMkldnnEv")]
+    [return: System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.U1)]
+    static extern bool UserEnabledMkldnn(IntPtr context);
 }

@@ -155,6 +155,29 @@ public class FaceSwapTrainerTests(ITestOutputHelper output)
     static readonly FaceSwapModelOptions Small = new(32, 64, 16);
 
     [Fact]
+    public void A_non_finite_loss_stops_training_with_the_step_and_loss_and_no_checkpoint_holds_a_non_finite_weight()
+    {
+        torch.random.manual_seed(4);
+        using var model = new FaceSwapModel(Small);
+        using var trainer = new FaceSwapTrainer(model, TrainingFaces.A, TrainingFaces.B, new TrainingOptions(BatchSize: 4, LearningRate: 1e-3), torch.CPU);
+        trainer.Step();
+        string checkpoint = Path.Combine(TestData.NewTempDir("nan-ckpt"), "model.ckpt");
+        trainer.SaveCheckpoint(checkpoint);
+        byte[] good = File.ReadAllBytes(checkpoint);
+        using (torch.no_grad())
+        {
+            var bias = model.DecoderA.named_parameters().Last(p => p.name.EndsWith("bias")).parameter;
+            bias.fill_(float.NaN);
+        }
+        var e = Assert.Throws<TrainingDivergedException>(() => trainer.Step());
+        Assert.Contains("step 2: loss A is NaN (Float32)", e.Message);
+        Assert.Equal(1, trainer.Iteration);
+        var refused = Assert.Throws<TrainingDivergedException>(() => trainer.SaveCheckpoint(checkpoint));
+        Assert.Contains("is not finite", refused.Message);
+        Assert.Equal(good, File.ReadAllBytes(checkpoint)); // the earlier checkpoint is untouched
+    }
+
+    [Fact]
     public void Training_lowers_both_losses_and_updates_the_shared_encoder()
     {
         torch.random.manual_seed(3);
@@ -167,6 +190,7 @@ public class FaceSwapTrainerTests(ITestOutputHelper output)
         float firstA = steps.Take(5).Average(s => s.LossA), lastA = steps.TakeLast(10).Average(s => s.LossA);
         float firstB = steps.Take(5).Average(s => s.LossB), lastB = steps.TakeLast(10).Average(s => s.LossB);
         output.WriteLine($"loss A {firstA:0.000} → {lastA:0.000}, loss B {firstB:0.000} → {lastB:0.000}, {steps[^1].SamplesPerSecond:0} samples/s");
+        Assert.All(steps, s => Assert.True(float.IsFinite(s.LossA) && float.IsFinite(s.LossB), $"step {s.Iteration}: {s.LossA} {s.LossB}"));
         Assert.True(lastA < 0.6 * firstA, $"loss A {firstA:0.000} → {lastA:0.000}");
         Assert.True(lastB < 0.6 * firstB, $"loss B {firstB:0.000} → {lastB:0.000}");
         Assert.False(Same(model.Encoder.parameters().First(), encoderBefore));
