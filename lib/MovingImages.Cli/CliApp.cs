@@ -44,7 +44,7 @@ public static class CliApp
     /// <summary>Errors the user can cause and fix (bad file, wrong weights, bad option): a message, not a stack trace.</summary>
     internal static bool IsUserError(Exception e) => e is FileNotFoundException or DirectoryNotFoundException or DarknetConfigException
         or DarknetWeightsException or ArgumentException or InvalidDataException or FetchChecksumException or InvalidOperationException
-        or UnauthorizedAccessException or IOException or MovingImages.Notebooks.NotebookFormatException;
+        or UnauthorizedAccessException or IOException or MovingImages.Notebooks.NotebookFormatException or MovingImages.FaceSwap.TrainingDivergedException;
 }
 
 /// <summary>Where a command writes: plain text writers plus a Spectre console over the same output.</summary>
