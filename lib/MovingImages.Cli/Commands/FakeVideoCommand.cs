@@ -160,7 +160,7 @@ internal static class FakeVideoCommand
         faceit.SetPersonPhoto("man", video, 120);
         foreach (var s in await Task.Run(() => faceit.Preprocess(5, cancellationToken: ct), ct))
             io.Err.WriteLine($"  {s.Person}: {s.Faces} faces from {s.Frames} frames, {s.Rejected} other faces skipped");
-        var options = new TrainingOptions(BatchSize: 8, LearningRate: 3e-4, Precision: Precision.BFloat16, PreviewEvery: iterations);
+        var options = new TrainingOptions(BatchSize: 8, LearningRate: 3e-4, PreviewEvery: iterations); // fp32: training steps run without oneDNN (FaceSwapTrainer.OneDnnTraining), and bf16 is slow there
         IdentityScore before, after;
         using (var probe = await Task.Run(() => faceit.IdentityProbe(everyNthFrame: 10), ct))
         {
