@@ -35,14 +35,8 @@ public sealed class LiveDisplay
     /// <summary>The id that ties the updates to the output (Jupyter's <c>display_id</c>).</summary>
     public string DisplayId { get; } = Guid.NewGuid().ToString("N");
 
-    /// <summary>The value shown now.</summary>
-    public object? Value { get; private set; }
-
     /// <summary>How many times the output has been replaced.</summary>
     public int Updates { get; private set; }
-
-    /// <summary>True when this display belongs to a notebook cell (false in a console program, where it shows nothing).</summary>
-    public bool InNotebook => _context != null;
 
     /// <summary>Replaces the output with <paramref name="value"/>.</summary>
     public void Update(object value) => Publish(value, update: true);
@@ -52,7 +46,6 @@ public sealed class LiveDisplay
         var formatted = FormattedValue.CreateManyFromObject(value, MimeTypes);
         lock (_gate)
         {
-            Value = value;
             if (update) Updates++;
             if (_context == null || _command == null) return;
             if (update) _context.Publish(new DisplayedValueUpdated(value, DisplayId, _command, formatted));

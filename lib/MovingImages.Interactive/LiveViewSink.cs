@@ -29,9 +29,6 @@ public sealed class LiveViewSink : IFrameSink
     /// <summary>The output this sink updates.</summary>
     public LiveDisplay Display { get; }
 
-    /// <summary>Frames received.</summary>
-    public int Frames => _frames;
-
     /// <inheritdoc/>
     public void Open(VideoInfo info) { }
 

@@ -24,8 +24,8 @@ public sealed record ProgressState(int Done, int Total, string Caption);
 /// <summary>
 /// How MovingImages objects look in a notebook. <see cref="Register"/> adds formatters to .NET Interactive's
 /// <see cref="Formatter"/>, which the real kernel (VS Code's Polyglot Notebooks, Jupyter's <c>.net-csharp</c>) and
-/// <c>movingimages notebook run</c> use: images as PNG, detection results as the annotated image plus a table, plots as
-/// PNG, run statistics as a table. <see cref="LiveView"/>, <see cref="ProgressBar{T}"/> and <see cref="Show"/> make outputs
+/// <c>movingimages notebook run</c> use: images as PNG, detection results as the annotated image and a summary line,
+/// detections as a table, plots as PNG, run statistics as a table. <see cref="LiveView"/>, <see cref="ProgressBar{T}"/> and <see cref="Show"/> make outputs
 /// that update in place.
 /// </summary>
 public static class NotebookDisplay

@@ -72,15 +72,15 @@ public static class NotebookRunner
             heartbeat.Dispose();
             cell.ExecutionOrder = ++executionCount;
             times.Add((number, sw.Elapsed.TotalSeconds));
-            NotebookDocument.Save(document, output);
             if (outcome is { } error)
             {
                 log?.WriteLine("FAILED");
                 return Fail(document, output, number, $"{name}: cell {number} failed: {error}", times, log);
             }
+            NotebookDocument.Save(document, output);
             log?.WriteLine($"{sw.Elapsed.TotalSeconds:0.0} s");
         }
-        NotebookDocument.Save(document, output);
+        if (code.Count == 0) NotebookDocument.Save(document, output);
         return new NotebookRunResult(true, null, $"{name}: {times.Count} cells ran in {times.Sum(t => t.Item2):0.0} s", times);
     }
 

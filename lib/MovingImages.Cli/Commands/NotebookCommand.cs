@@ -126,7 +126,7 @@ internal static class NotebookCommand
     static Command KernelSpecCommand(CliIO io)
     {
         var path = new Option<string?>("--path") { Description = "Jupyter data folder to install into (default: Jupyter's user data folder, ~/.local/share/jupyter on Linux)" };
-        var command = new Command("kernelspec", "Install the Jupyter kernel '.net-csharp' for these notebooks: the restored dotnet-interactive tool, HTTP on loopback only, interrupts that stop the running cell.")
+        var command = new Command("kernelspec", "Install the Jupyter kernel '.net-csharp' for these notebooks: the restored dotnet-interactive tool, started by its full path, HTTP on loopback only.")
             { path };
         command.SetAction(parse =>
         {
