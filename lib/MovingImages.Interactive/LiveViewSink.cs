@@ -57,7 +57,7 @@ public sealed class LiveViewSink : IFrameSink
     public void Complete(RunCompletion completion)
     {
         // The last frame stays, captioned with how the run ended (the executed notebook keeps it).
-        string done = $" · done, {completion.FramesWritten} frames";
+        string done = completion.Cancelled ? $" · stopped, {completion.FramesWritten} frames" : $" · done, {completion.FramesWritten} frames";
         if (_held != null)
             Display.Update(NotebookDisplay.Captioned(_held, _heldCaption + done, _maxWidth));
         else if (_shown != null)

@@ -39,18 +39,24 @@ public static class NotebookDisplay
 #pragma warning restore CA2255
 
     /// <summary>
-    /// Registers the formatters and makes the native libraries in the build output loadable (once; later calls do
-    /// nothing). Runs by itself the first time a type of this assembly is used; a notebook's setup cell calls it so
-    /// that everything is in place before the first TorchSharp or OpenCV call.
+    /// Registers the formatters, makes the native libraries in the build output loadable and lets interrupts stop the
+    /// kernel's later cells (see <see cref="Cell"/>); once, later calls do nothing. Runs by itself the first time a type
+    /// of this assembly is used; a notebook's setup cell calls it so that everything is in place before the first
+    /// TorchSharp or OpenCV call.
     /// </summary>
     public static void Register()
     {
         lock (Gate)
         {
-            if (_registered) return;
-            _registered = true;
-            NativeLibraries.Ensure();
-            RegisterFormatters();
+            if (!_registered)
+            {
+                _registered = true;
+                NativeLibraries.Ensure();
+                RegisterFormatters();
+                InterruptSignal.Listen();
+            }
+            // Each kernel that loads us (our runner may run several in one process) has its cells tracked for interrupts.
+            if (Microsoft.DotNet.Interactive.KernelInvocationContext.Current?.HandlingKernel is { } kernel) Cell.Track(kernel);
         }
     }
 
@@ -105,7 +111,7 @@ public static class NotebookDisplay
 
     static string StatsTable(RunStats s)
     {
-        var sb = new StringBuilder($"<p>{WebUtility.HtmlEncode(s.Source.ToString())}: {s.FramesOut} frames in {s.Wall.TotalSeconds:0.0} s, {s.Fps:0.0} fps{(s.Complete ? "" : " (stopped early)")}; " +
+        var sb = new StringBuilder($"<p>{WebUtility.HtmlEncode(s.Source.ToString())}: {s.FramesOut} frames in {s.Wall.TotalSeconds:0.0} s, {s.Fps:0.0} fps{WebUtility.HtmlEncode(s.Ending)}; " +
                                    $"{s.FramesDropped} dropped, {s.FramesSkipped} undecodable</p><table><thead><tr><th>stage</th><th>p50 ms</th><th>p95 ms</th><th>max ms</th></tr></thead><tbody>");
         foreach (var st in s.Stages) sb.Append($"<tr><td>{st.Stage}</td><td>{st.P50:0.0}</td><td>{st.P95:0.0}</td><td>{st.Max:0.0}</td></tr>");
         return sb.Append("</tbody></table>").ToString();

@@ -183,7 +183,7 @@ public sealed class FaceSwapConverter(FaceSwapModel model, Faces faces, ConvertO
         }
         finally
         {
-            sink.Complete(new RunCompletion(frames, frames == 0 ? TimeSpan.Zero : last - TimeSpan.FromSeconds(start) + TimeSpan.FromSeconds(1 / info.Fps), complete && start == 0));
+            sink.Complete(new RunCompletion(frames, frames == 0 ? TimeSpan.Zero : last - TimeSpan.FromSeconds(start) + TimeSpan.FromSeconds(1 / info.Fps), complete && start == 0, cancellationToken.IsCancellationRequested && !complete));
         }
         return new ConvertStats(frames, facesSeen, swapped, sink.AudioStatus);
     }

@@ -45,4 +45,5 @@ public sealed class ProcessedFrame : IDisposable
 /// <param name="FramesWritten">Frames delivered to sinks.</param>
 /// <param name="Duration">Time span of the delivered frames.</param>
 /// <param name="Complete">True when the whole source was processed; false when cancelled or limited.</param>
-public sealed record RunCompletion(int FramesWritten, TimeSpan Duration, bool Complete);
+/// <param name="Cancelled">True when the run was cancelled (a stop button, an interrupt, Ctrl+C) before the source ended.</param>
+public sealed record RunCompletion(int FramesWritten, TimeSpan Duration, bool Complete, bool Cancelled = false);

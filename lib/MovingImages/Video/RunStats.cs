@@ -28,8 +28,9 @@ public readonly record struct FrameTiming(int Index, double Decode, double Detec
 public sealed class RunStats
 {
     internal RunStats(VideoInfo source, int framesIn, int framesOut, int skipped, int late, int detected, TimeSpan wall, bool complete,
-        IReadOnlyList<FrameTiming> timings, IReadOnlyList<MemorySample> memory)
+        IReadOnlyList<FrameTiming> timings, IReadOnlyList<MemorySample> memory, bool cancelled = false)
     {
+        Cancelled = cancelled;
         Source = source;
         FramesIn = framesIn;
         FramesOut = framesOut;
@@ -60,6 +61,10 @@ public sealed class RunStats
     public TimeSpan Wall { get; }
     /// <summary>True when the whole source was processed (not cancelled or limited).</summary>
     public bool Complete { get; }
+    /// <summary>True when the run was cancelled before the source ended (not merely limited by <c>MaxFrames</c>).</summary>
+    public bool Cancelled { get; }
+    /// <summary>How the run ended, for a summary line: empty when complete, else " (stopped)" or " (frame limit)".</summary>
+    public string Ending => Complete ? "" : Cancelled ? " (stopped)" : " (frame limit)";
     /// <summary>Per-frame timings.</summary>
     public IReadOnlyList<FrameTiming> Timings { get; }
     /// <summary>Process memory sampled every few frames.</summary>
@@ -100,7 +105,7 @@ public sealed class RunStats
         var sb = new StringBuilder();
         sb.AppendLine($"{Source}");
         sb.AppendLine($"frames: {FramesIn} in, {FramesOut} out, {FramesDropped} dropped, {FramesSkipped} undecodable, {FramesDetected} detected; " +
-                      $"{Wall.TotalSeconds:0.0} s, {Fps:0.0} fps{(Complete ? "" : " (stopped early)")}");
+                      $"{Wall.TotalSeconds:0.0} s, {Fps:0.0} fps{Ending}");
         foreach (var s in Stages) sb.AppendLine($"  {s.Stage,-15} p50 {s.P50,7:0.0} ms   p95 {s.P95,7:0.0} ms   max {s.Max,7:0.0} ms");
         if (Memory.Count > 1) sb.AppendLine($"memory: {Memory[0].Bytes / 1048576.0:0} MB at frame {Memory[0].Frame}, {Memory[^1].Bytes / 1048576.0:0} MB at frame {Memory[^1].Frame}");
         return sb.ToString().TrimEnd();
@@ -120,6 +125,7 @@ public sealed class RunStats
         frames_undecodable = FramesSkipped,
         frames_detected = FramesDetected,
         complete = Complete,
+        cancelled = Cancelled,
         seconds = Math.Round(Wall.TotalSeconds, 3),
         fps = Math.Round(Fps, 2),
         stages = Stages.Select(st => new { stage = st.Stage, p50_ms = Math.Round(st.P50, 2), p95_ms = Math.Round(st.P95, 2), max_ms = Math.Round(st.Max, 2) }),

@@ -244,7 +244,8 @@ public sealed class VideoPipeline
         // Whatever a failed stage left queued.
         foreach (var left in decoded.Concat(detected)) left.Frame.Dispose();
 
-        var completion = new RunCompletion(framesOut, framesOut == 0 ? TimeSpan.Zero : lastTime + TimeSpan.FromSeconds(1 / info.Fps), reachedEnd && errors.IsEmpty);
+        bool cancelled = !reachedEnd && (cancellationToken.IsCancellationRequested || _stop.IsCancellationRequested);
+        var completion = new RunCompletion(framesOut, framesOut == 0 ? TimeSpan.Zero : lastTime + TimeSpan.FromSeconds(1 / info.Fps), reachedEnd && errors.IsEmpty, cancelled);
         foreach (var sink in _sinks)
         {
             try { sink.Complete(completion); }
@@ -257,6 +258,6 @@ public sealed class VideoPipeline
             throw new AggregateException("the video pipeline failed", all);
         }
         memory.Add(new MemorySample(framesOut, Environment.WorkingSet, GC.GetTotalMemory(false)));
-        return new RunStats(info, framesIn - framesLate, framesOut, _source.Skipped, framesLate, framesDetected, clock.Elapsed, reachedEnd, timings, memory);
+        return new RunStats(info, framesIn - framesLate, framesOut, _source.Skipped, framesLate, framesDetected, clock.Elapsed, reachedEnd, timings, memory, cancelled);
     }
 }

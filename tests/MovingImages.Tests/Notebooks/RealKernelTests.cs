@@ -12,7 +12,8 @@ namespace MovingImages.Tests.Notebooks;
 /// </summary>
 public class RealKernelTests(ITestOutputHelper output)
 {
-    static readonly Lazy<string> KernelSpecDir = new(() =>
+    /// <summary>A Jupyter data folder holding the kernelspec that <c>movingimages notebook kernelspec</c> writes (once per test run).</summary>
+    internal static readonly Lazy<string> KernelSpecDir = new(() =>
     {
         var dir = TestData.NewTempDir("jupyter");
         var (code, stdout, stderr) = CliProcess.Run(["notebook", "kernelspec", "--path", dir], TimeSpan.FromMinutes(1), TestData.RepoRoot);
@@ -23,7 +24,7 @@ public class RealKernelTests(ITestOutputHelper output)
     static string Driver => Path.Combine(TestData.RepoRoot, "tests", "MovingImages.Tests", "Notebooks", "jupyter_driver.py");
 
     /// <summary>The notebook with <paramref name="parameters"/> injected, written to a temporary file.</summary>
-    static string Prepare(string notebook, Dictionary<string, string> parameters)
+    internal static string Prepare(string notebook, Dictionary<string, string> parameters)
     {
         var document = NotebookDocument.Load(Path.Combine(TestData.RepoRoot, "notebooks", notebook));
         NotebookRunner.InjectParameters(document, parameters, ignoreUnknown: false, notebook);
@@ -32,12 +33,12 @@ public class RealKernelTests(ITestOutputHelper output)
         return path;
     }
 
-    (JsonArray Cells, JsonNode Log) Execute(string prepared, double cellTimeout = 600)
+    (JsonArray Cells, JsonNode Log) Execute(string prepared, double cellTimeout = 600, string interrupts = "{}")
     {
         string dir = TestData.NewTempDir("executed");
         string executed = Path.Combine(dir, "executed.ipynb"), log = Path.Combine(dir, "log.json");
         var psi = new ProcessStartInfo("/usr/bin/python3", [Driver, KernelSpec.Name, prepared, Path.Combine(TestData.RepoRoot, "notebooks"), executed, log,
-            cellTimeout.ToString(System.Globalization.CultureInfo.InvariantCulture)])
+            cellTimeout.ToString(System.Globalization.CultureInfo.InvariantCulture), interrupts])
         { RedirectStandardOutput = true, RedirectStandardError = true };
         psi.Environment["JUPYTER_PATH"] = KernelSpecDir.Value;
         var sw = Stopwatch.StartNew();
@@ -120,6 +121,47 @@ public class RealKernelTests(ITestOutputHelper output)
         var video = cells.Single(c => string.Concat(c!["source"]!.ToString()).Contains("NotebookDisplay.LiveView()"))!;
         Assert.Contains(video["outputs"]!.AsArray(), o => Html(o!).Contains("done, 20 frames")); // the executed notebook keeps the final frame
         Assert.True(log["kernel_alive_at_end"]!.GetValue<bool>());
+    }
+
+    [Fact]
+    public void Interrupting_the_video_cell_stops_it_within_a_second_and_the_kernel_keeps_its_objects()
+    {
+        var (_, _, weights) = SyntheticModels.Get("yolov3-tiny.cfg");
+        var prepared = Prepare("01-locate-objects.ipynb", new()
+        {
+            ["cfgPath"] = TestData.Cfg("yolov3-tiny.cfg"), ["weightsPath"] = weights, ["namesPath"] = TestData.CocoNames,
+            ["imagePath"] = TestData.Image("dog.jpg"), ["videoPath"] = TestData.Shared("data", "video", "vtest.avi"),
+            ["inputSize"] = "320", ["maxFrames"] = "100000", ["cameraFrames"] = "5",
+        });
+        // Two cells at the end: code that does not listen to Cell.CancellationToken, then one using what earlier cells made.
+        var document = NotebookDocument.Load(prepared);
+        document.Elements.Add(new Microsoft.DotNet.Interactive.Documents.InteractiveDocumentElement(
+            "for (int i = 0; i < 60; i++) System.Threading.Thread.Sleep(100); // deaf to interrupts", "csharp"));
+        document.Elements.Add(new Microsoft.DotNet.Interactive.Documents.InteractiveDocumentElement(
+            "$\"still here: {yolo.Names.Count} classes, {stats.FramesOut} frames before the interrupt\"", "csharp"));
+        NotebookDocument.Save(document, prepared);
+
+        // Jupyter's stop button: km.interrupt_kernel() (SIGINT to the kernel's process group).
+        var (cells, log) = Execute(prepared, interrupts: """{"NotebookDisplay.LiveView()": [8], "deaf to interrupts": [1, 4]}""");
+        Assert.True(log["kernel_alive_at_end"]!.GetValue<bool>(), "the kernel survived the interrupts");
+        Assert.Equal(cells.Count(c => c!["cell_type"]!.GetValue<string>() == "code"), log["cells"]!.AsArray().Count); // every cell ran
+
+        var videoCell = log["cells"]!.AsArray().Single(c => c!["source"]!.GetValue<string>().Contains("NotebookDisplay.LiveView()"))!;
+        double stoppedIn = videoCell["idle_after_interrupt_s"]!.GetValue<double>();
+        output.WriteLine($"video cell: interrupted at {videoCell["interrupted_at_s"]} s, idle {stoppedIn:0.000} s later");
+        Assert.True(stoppedIn < 1.5, $"the video cell took {stoppedIn:0.000} s to stop after the interrupt");
+        Assert.DoesNotContain(videoCell["messages"]!.AsArray(), m => m!["type"]!.GetValue<string>() == "error"); // stopped cleanly, not failed
+        var video = cells.Single(c => c!["source"]!.ToString().Contains("NotebookDisplay.LiveView()"))!;
+        Assert.Contains(video["outputs"]!.AsArray(), o => Html(o!).Contains("<img src=\"data:image/jpeg;base64,") && Html(o!).Contains("stopped, ")); // the last frame stays
+        Assert.Contains(video["outputs"]!.AsArray(), o => Html(o!).Contains("fps (stopped)"));                                               // the run's statistics
+
+        var deaf = log["cells"]!.AsArray().Single(c => c!["source"]!.GetValue<string>().Contains("deaf to interrupts"))!["messages"]!.AsArray();
+        Assert.Contains(deaf, m => m!["type"]!.GetValue<string>() == "stream" && m["text"]!.GetValue<string>().Contains("does not stop on Cell.CancellationToken"));
+        Assert.Contains(deaf, m => m!["type"]!.GetValue<string>() == "error");                                                       // the second interrupt cancelled it
+        var last = cells.Last(c => c!["cell_type"]!.GetValue<string>() == "code")!;
+        Assert.True(last["outputs"]!.AsArray().Any(o => o!.ToJsonString().Contains("still here: 80 classes")), last.ToJsonString());
+        foreach (var cell in log["cells"]!.AsArray().Where(c => !c!["source"]!.GetValue<string>().Contains("deaf to interrupts")))
+            Assert.DoesNotContain(cell!["messages"]!.AsArray(), m => m!["type"]!.GetValue<string>() == "error");
     }
 
     [Fact]

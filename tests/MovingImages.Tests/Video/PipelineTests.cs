@@ -120,6 +120,8 @@ public class PipelineTests(ITestOutputHelper output)
             stats = await new VideoPipeline(source, new NoDetector(), [sink, counter]).RunAsync(cancellationToken: cts.Token);
         }
         Assert.False(stats.Complete);
+        Assert.True(stats.Cancelled);
+        Assert.Contains("(stopped)", stats.ToString());
         Assert.InRange(stats.FramesOut, 60, 60 + 3 * PipelineOptions.Default.QueueCapacity); // what was in flight still lands
         Assert.Equal(stats.FramesIn, stats.FramesOut);
         var streams = Ffmpeg.Probe(outPath); // ffprobe decodes every packet: the file is complete and playable
@@ -140,7 +142,8 @@ public class PipelineTests(ITestOutputHelper output)
         Assert.Equal(48, stats.FramesOut);
         Assert.Equal(12, stats.FramesDetected);
         Assert.Equal(4, detector.Calls);
-        Assert.Contains("stopped early", stats.ToString());
+        Assert.False(stats.Cancelled);
+        Assert.Contains("(frame limit)", stats.ToString());
         var duration = await new VideoPipeline(FrameSources.Open(Video("vtest.avi")), detector, [], new PipelineOptions(Duration: TimeSpan.FromSeconds(2))).RunAsync();
         Assert.Equal(21, duration.FramesOut); // frames at 0.0 … 2.0 s at 10 fps
     }
