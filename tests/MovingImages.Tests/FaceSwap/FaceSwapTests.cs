@@ -234,4 +234,20 @@ public class FaceSwapTrainerTests(ITestOutputHelper output)
         using var third = new FaceSwapTrainer(other, TrainingFaces.A, TrainingFaces.B, options, torch.CPU);
         Assert.Contains("is for a model of", Assert.Throws<CheckpointException>(() => third.LoadCheckpoint(path)).Message);
     }
+
+    [Fact]
+    public void Cancelling_training_stops_at_the_step_reached_and_saves_a_checkpoint_of_it()
+    {
+        string path = Path.Combine(TestData.NewTempDir("cancel-training"), "model.ckpt");
+        using var model = new FaceSwapModel(Small);
+        using var trainer = new FaceSwapTrainer(model, TrainingFaces.A, TrainingFaces.B, new TrainingOptions(BatchSize: 2, LearningRate: 1e-3, CheckpointEvery: 0), torch.CPU);
+        using var cts = new CancellationTokenSource();
+        var steps = trainer.Train(1000, new MovingImages.Runtime.InlineProgress<TrainingStep>(s => { if (s.Iteration == 3) cts.Cancel(); }), path, cts.Token);
+        Assert.Equal(3, steps.Count);                                     // stopped at the step it was on
+        using var reloaded = new FaceSwapModel(Small);
+        using var again = new FaceSwapTrainer(reloaded, TrainingFaces.A, TrainingFaces.B, new TrainingOptions(BatchSize: 2, LearningRate: 1e-3), torch.CPU);
+        again.LoadCheckpoint(path);
+        Assert.Equal(3, again.Iteration);                                 // and saved it
+        Assert.All(reloaded.parameters().Zip(model.parameters()), p => Assert.True(Same(p.First, p.Second), "the checkpoint is not the cancelled run's weights"));
+    }
 }
