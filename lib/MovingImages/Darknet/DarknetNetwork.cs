@@ -142,7 +142,8 @@ public sealed class DarknetNetwork : nn.Module<Tensor, Tensor[]>
             bool separateBatchNorm = layer.BatchNormalize && !fold;
             if (w == null)
             {
-                weight = new Parameter(torch.randn(shape) * MathF.Sqrt(2f / (inputChannels * layer.Size * layer.Size)));
+                using (var scope = torch.NewDisposeScope())
+                    weight = new Parameter(Runtime.Scalars.Mul(torch.randn(shape), MathF.Sqrt(2f / (inputChannels * layer.Size * layer.Size))).MoveToOuterDisposeScope());
                 bias = separateBatchNorm ? null : new Parameter(torch.zeros(layer.Filters));
             }
             else if (!layer.BatchNormalize || separateBatchNorm)

@@ -43,12 +43,12 @@ public static class SyntheticWeights
             {
                 var c = convs[i];
                 int fanIn = inputs[i] * c.Size * c.Size;
-                var kernel = torch.randn([c.Filters, inputs[i], c.Size, c.Size], generator: generator) * MathF.Sqrt(2f / fanIn);
-                var biases = torch.randn(c.Filters, generator: generator) * 0.1f;
+                var kernel = Runtime.Scalars.Mul(torch.randn([c.Filters, inputs[i], c.Size, c.Size], generator: generator), MathF.Sqrt(2f / fanIn));
+                var biases = Runtime.Scalars.Mul(torch.randn(c.Filters, generator: generator), 0.1);
                 BatchNormWeights? bn = null;
                 if (c.BatchNormalize)
                 {
-                    var scales = torch.randn(c.Filters, generator: generator) * 0.1f + 1f;
+                    var scales = Runtime.Scalars.Add(Runtime.Scalars.Mul(torch.randn(c.Filters, generator: generator), 0.1), 1.0);
                     bn = new BatchNormWeights(ToArray(scales), new float[c.Filters], Enumerable.Repeat(1f, c.Filters).ToArray());
                 }
                 if (headConvs.Contains(c.Index) && !c.BatchNormalize)

@@ -3,6 +3,7 @@ using MovingImages.ObjectDetection;
 using OpenCvSharp;
 using TorchSharp;
 using static TorchSharp.torch;
+using MovingImages.Runtime;
 using F = TorchSharp.torch.nn.functional;
 
 namespace MovingImages.FaceAnalysis;
@@ -48,7 +49,7 @@ public sealed class SsdMobilenetv1 : IDisposable
         {
             string p = $"MobilenetV1/Conv2d_{i}_depthwise";
             var filters = w.Depthwise($"{p}/depthwise_weights");
-            var scale = w.Get($"{p}/BatchNorm/gamma") / (w.Get($"{p}/BatchNorm/moving_variance") + BatchNormEpsilon).sqrt();
+            var scale = w.Get($"{p}/BatchNorm/gamma") / Scalars.Add(w.Get($"{p}/BatchNorm/moving_variance"), BatchNormEpsilon).sqrt();
             var bias = w.Get($"{p}/BatchNorm/beta") - w.Get($"{p}/BatchNorm/moving_mean") * scale;
             var depthwise = new Conv((filters * scale.view(-1, 1, 1, 1)).to(device), bias.to(device), i is 2 or 4 or 6 or 12 ? 2 : 1, filters.shape[0]);
             return (depthwise, Pointwise($"MobilenetV1/Conv2d_{i}_pointwise", 1));
@@ -107,10 +108,10 @@ public sealed class SsdMobilenetv1 : IDisposable
     internal Tensor Preprocess(Mat image)
     {
         using var scope = torch.NewDisposeScope();
-        return (TfOps.SquareResize(image, InputSize, centred: false, Device) / 127.5f - 1f).MoveToOuterDisposeScope();
+        return Scalars.Sub(Scalars.Div(TfOps.SquareResize(image, InputSize, centred: false, Device), 127.5), 1.0).MoveToOuterDisposeScope();
     }
 
-    static Tensor Relu6(Tensor x) => x.clamp(0, 6);
+    static Tensor Relu6(Tensor x) => Scalars.Clamp(x, 0.0, 6.0);
 
     static Tensor Apply(Tensor x, Conv c) => TfOps.ConvSame(x, c.Weight, c.Bias, c.Stride, c.Groups);
 
@@ -146,12 +147,12 @@ public sealed class SsdMobilenetv1 : IDisposable
         var a = _anchors.unsqueeze(0);
         var sizes0 = a[.., .., 2] - a[.., .., 0];
         var sizes1 = a[.., .., 3] - a[.., .., 1];
-        var centers0 = a[.., .., 0] + sizes0 / 2;
-        var centers1 = a[.., .., 1] + sizes1 / 2;
-        var half0 = (enc[.., .., 2] / 5).exp() * sizes0 / 2;
-        var center0 = enc[.., .., 0] / 10 * sizes0 + centers0;
-        var half1 = (enc[.., .., 3] / 5).exp() * sizes1 / 2;
-        var center1 = enc[.., .., 1] / 10 * sizes1 + centers1;
+        var centers0 = a[.., .., 0] + Scalars.Div(sizes0, 2);
+        var centers1 = a[.., .., 1] + Scalars.Div(sizes1, 2);
+        var half0 = Scalars.Div(Scalars.Div(enc[.., .., 2], 5).exp() * sizes0, 2);
+        var center0 = Scalars.Div(enc[.., .., 0], 10) * sizes0 + centers0;
+        var half1 = Scalars.Div(Scalars.Div(enc[.., .., 3], 5).exp() * sizes1, 2);
+        var center1 = Scalars.Div(enc[.., .., 1], 10) * sizes1 + centers1;
         var boxes = torch.stack([center0 - half0, center1 - half1, center0 + half0, center1 + half1], -1);
         var scores = cls[.., .., 1].sigmoid();
         return (boxes.MoveToOuterDisposeScope(), scores.MoveToOuterDisposeScope());

@@ -1,3 +1,4 @@
+using MovingImages.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
@@ -56,20 +57,20 @@ internal static class TfOps
         static Tensor Sample(Tensor t, int dim, long padded, long offset, long original, int outSize)
         {
             double scale = (double)padded / outSize;
-            var src = torch.arange(outSize, dtype: ScalarType.Float64) * scale;
+            var src = Scalars.Mul(Scalars.Arange(outSize, ScalarType.Float64), scale);
             var i0 = src.floor().to_type(ScalarType.Int64);
-            var i1 = (i0 + 1).clamp_max(padded - 1);
+            var i1 = Scalars.Clamp(Scalars.Add(i0, 1L), 0L, padded - 1);
             var frac = (src - i0.to_type(ScalarType.Float64)).to_type(ScalarType.Float32);
-            var j0 = i0 - offset;
-            var j1 = i1 - offset;
-            var valid0 = ((j0 >= 0) & (j0 < original)).to_type(ScalarType.Float32);
-            var valid1 = ((j1 >= 0) & (j1 < original)).to_type(ScalarType.Float32);
+            var j0 = Scalars.Sub(i0, offset);
+            var j1 = Scalars.Sub(i1, offset);
+            var valid0 = (Scalars.GreaterEqual(j0, 0) & Scalars.Less(j0, original)).to_type(ScalarType.Float32);
+            var valid1 = (Scalars.GreaterEqual(j1, 0) & Scalars.Less(j1, original)).to_type(ScalarType.Float32);
             var shape = Enumerable.Repeat(1L, (int)t.dim()).ToArray();
             shape[dim] = outSize;
             var device = t.device;
-            var a = t.index_select(dim, j0.clamp(0, original - 1).to(device)).to_type(ScalarType.Float32);
-            var b = t.index_select(dim, j1.clamp(0, original - 1).to(device)).to_type(ScalarType.Float32);
-            var wa = ((1 - frac) * valid0).view(shape).to(device);
+            var a = t.index_select(dim, Scalars.Clamp(j0, 0L, original - 1).to(device)).to_type(ScalarType.Float32);
+            var b = t.index_select(dim, Scalars.Clamp(j1, 0L, original - 1).to(device)).to_type(ScalarType.Float32);
+            var wa = (Scalars.Sub(1.0, frac) * valid0).view(shape).to(device);
             var wb = (frac * valid1).view(shape).to(device);
             return a * wa + b * wb;
         }
@@ -81,6 +82,6 @@ internal static class TfOps
         using var scope = torch.NewDisposeScope();
         var resized = SquareResize(image, size, centred, device);
         var mean = torch.tensor(meanRgb, device: device).view(1, 3, 1, 1);
-        return ((resized - mean) / 255f).MoveToOuterDisposeScope();
+        return Scalars.Div(resized - mean, 255.0).MoveToOuterDisposeScope();
     }
 }

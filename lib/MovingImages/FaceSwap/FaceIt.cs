@@ -2,6 +2,7 @@ using MovingImages.FaceAnalysis;
 using MovingImages.Imaging;
 using MovingImages.Video;
 using OpenCvSharp;
+using TorchSharp;
 
 namespace MovingImages.FaceSwap;
 
@@ -173,7 +174,8 @@ public sealed class FaceIt
     public string PreviewPath => Path.Combine(Path.GetDirectoryName(CheckpointPath)!, "preview.png");
 
     /// <summary>
-    /// Trains (resuming from the checkpoint when there is one) for <paramref name="iterations"/> more steps. With
+    /// Trains (resuming from the checkpoint when there is one) for <paramref name="iterations"/> more steps; a new model's
+    /// initial weights come from <see cref="TrainingOptions.Seed"/>, so the same options train the same model. With
     /// <see cref="TrainingOptions.PreviewEvery"/>, writes the preview grid to <see cref="PreviewPath"/> that often and hands
     /// it to <paramref name="onPreview"/> (the grid is disposed when the callback returns).
     /// </summary>
@@ -184,6 +186,7 @@ public sealed class FaceIt
         var b = LoadFaces(PersonB);
         try
         {
+            if (!File.Exists(CheckpointPath)) torch.random.manual_seed((options ?? TrainingOptions.Default).Seed);
             using var model = new FaceSwapModel(ModelOptions);
             using var trainer = new FaceSwapTrainer(model, a, b, options);
             if (File.Exists(CheckpointPath)) trainer.LoadCheckpoint(CheckpointPath);

@@ -92,8 +92,22 @@ public sealed class FaceSwapTrainer : IDisposable
 
     /// <summary>The augmented batch of one person for step <paramref name="iteration"/> (deterministic in seed and step).</summary>
     public (Tensor Warped, Tensor Target) Batch(bool personA, int iteration) =>
-        new FaceAugmenter(Model.Options.ImageSize, HashCode.Combine(Options.Seed, iteration, personA), Options.Augment)
+        new FaceAugmenter(Model.Options.ImageSize, BatchSeed(Options.Seed, iteration, personA), Options.Augment)
             .NextBatch(personA ? _facesA : _facesB, Options.BatchSize, Device);
+
+    /// <summary>
+    /// The augmentation seed of one person's batch at one step: the same in every process and .NET version, so a run
+    /// resumed in a new process continues exactly (<see cref="HashCode.Combine{T1,T2,T3}"/> is randomized per process).
+    /// SplitMix64's finalizer over the three values.
+    /// </summary>
+    public static int BatchSeed(int seed, int iteration, bool personA)
+    {
+        ulong x = unchecked((ulong)(uint)seed * 0x9E3779B97F4A7C15UL + ((ulong)(uint)iteration << 1) + (personA ? 1UL : 0UL));
+        x = unchecked((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9UL);
+        x = unchecked((x ^ (x >> 27)) * 0x94D049BB133111EBUL);
+        x ^= x >> 31;
+        return (int)(x & 0x7FFFFFFF);
+    }
 
     /// <summary>One step: A's batch, then B's.</summary>
     public TrainingStep Step()

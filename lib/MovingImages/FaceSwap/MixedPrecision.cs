@@ -95,7 +95,7 @@ public sealed class LossScaler
             optimizer.step();
             return true;
         }
-        using (var scaled = loss * Scale) scaled.backward();
+        using (var scaled = Runtime.Scalars.Mul(loss, Scale)) scaled.backward();
         using (torch.no_grad())
         {
             var grads = parameters.Select(p => p.grad).OfType<Tensor>().ToList();
@@ -106,7 +106,8 @@ public sealed class LossScaler
                 SkippedSteps++;
                 return false;
             }
-            foreach (var g in grads) g.div_(Scale);
+            using var scale = Scale.ToScalar();
+            foreach (var g in grads) g.div_(scale);
         }
         optimizer.step();
         if (++GoodSteps >= GrowthInterval)

@@ -1,4 +1,5 @@
 using MovingImages.Darknet;
+using MovingImages.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -30,13 +31,13 @@ public static class YoloDecoder
             if (raw.shape[1] != a * v) throw new ArgumentException($"head {i} has {raw.shape[1]} channels, {a * v} expected");
             var p = raw.view(batch, a, v, h, w).permute(0, 1, 3, 4, 2); // B, A, H, W, V
             var device = raw.device;
-            var gx = torch.arange(w, dtype: ScalarType.Float32, device: device).view(1, 1, 1, w);
-            var gy = torch.arange(h, dtype: ScalarType.Float32, device: device).view(1, 1, h, 1);
+            var gx = Scalars.Arange(w, ScalarType.Float32, device).view(1, 1, 1, w);
+            var gy = Scalars.Arange(h, ScalarType.Float32, device).view(1, 1, h, 1);
             var anchors = layer.Anchors;
             var aw = torch.tensor(anchors.Select(x => x.Width / netWidth).ToArray(), device: device).view(1, a, 1, 1);
             var ah = torch.tensor(anchors.Select(x => x.Height / netHeight).ToArray(), device: device).view(1, a, 1, 1);
-            var cx = (p[.., .., .., .., 0].sigmoid() + gx) / w;
-            var cy = (p[.., .., .., .., 1].sigmoid() + gy) / h;
+            var cx = Scalars.Div(p[.., .., .., .., 0].sigmoid() + gx, w);
+            var cy = Scalars.Div(p[.., .., .., .., 1].sigmoid() + gy, h);
             var bw = p[.., .., .., .., 2].exp() * aw;
             var bh = p[.., .., .., .., 3].exp() * ah;
             var obj = p[.., .., .., .., 4].sigmoid();
@@ -55,7 +56,7 @@ public static class YoloDecoder
     public static IReadOnlyList<Detection> Select(Tensor decoded, Letterbox letterbox, ClassNames names, float confidence, float nmsIou)
     {
         using var scope = torch.NewDisposeScope();
-        var keep = (decoded[.., 4] > confidence).nonzero().squeeze(1);
+        var keep = Scalars.Greater(decoded[.., 4], confidence).nonzero().squeeze(1);
         if (keep.shape[0] == 0) return [];
         var rows = decoded.index_select(0, keep).to(torch.CPU).contiguous();
         int n = (int)rows.shape[0], v = (int)rows.shape[1];
