@@ -145,7 +145,7 @@ internal static class BenchCommand
                     {
                         using var scope = torch.NewDisposeScope();
                         var decoded = YoloDecoder.Decode(rawHeads.Items, config.YoloLayers, options.InputSize, options.InputSize);
-                        YoloDecoder.Select(decoded[0], Letterbox.Compute(mat.Cols, mat.Rows, options.InputSize, options.InputSize), yolo.Names, options.Confidence, options.NmsIou);
+                        YoloDecoder.Select(decoded[0], Letterbox.Compute(mat.Cols, mat.Rows, options.InputSize, options.InputSize), yolo.Names, options.Confidence, options.NmsIou, options.MaxDetections);
                     });
 
                     io.Err.WriteLine($"{Path.GetFileName(cfgPath)} at {options.InputSize}×{options.InputSize}, {n} threads, weights: {weightsNote}, image: {imagePath}, {timed} runs after {untimed} warm-up");

@@ -34,10 +34,11 @@ internal static class LocateCommand
         var maxFrames = new Option<int?>("--max-frames") { Description = "video: stop after N frames" };
         var duration = new Option<double?>("--duration") { Description = "video: stop after this many seconds of video" };
         var statsFile = new Option<string?>("--stats") { Description = "video: write the run statistics as JSON to this file" };
+        var maxDetections = new Option<int>("--max-detections") { Description = "at most this many boxes per image, the highest scores", DefaultValueFactory = _ => YoloOptions.Default.MaxDetections };
         var folderFps = new Option<double>("--fps") { Description = "frame rate for a folder of images", DefaultValueFactory = _ => 25 };
         var command = new Command("locate", "Detect objects with YOLOv3 in an image, a video, a camera or a stream, and draw labelled boxes.")
         {
-            input, cfg, weights, names, size, conf, nms, threads, device, outPath, json, dump, show, track, noTrack, every, batch, maxFrames, duration, folderFps, statsFile,
+            input, cfg, weights, names, size, conf, nms, maxDetections, threads, device, outPath, json, dump, show, track, noTrack, every, batch, maxFrames, duration, folderFps, statsFile,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -45,7 +46,7 @@ internal static class LocateCommand
             string cfgPath = parse.GetValue(cfg)!, weightsPath = parse.GetValue(weights)!;
             SharedOptions.RequireFile(cfgPath, "Darknet config");
             SharedOptions.RequireFile(weightsPath, "Darknet weights");
-            var options = new YoloOptions(parse.GetValue(size), parse.GetValue(conf), parse.GetValue(nms)).Validate();
+            var options = new YoloOptions(parse.GetValue(size), parse.GetValue(conf), parse.GetValue(nms), parse.GetValue(maxDetections)).Validate();
             bool jsonWanted = parse.GetResult(json) != null;
             string? jsonFile = parse.GetValue(json) is { Length: > 0 } j && j != "-" ? j : null;
             if (FrameSources.IsImageFile(path) && !File.Exists(path)) throw new FileNotFoundException($"Image not found: {path}", path);

@@ -107,7 +107,7 @@ public sealed class Yolo : IDisposable
         var decoded = YoloDecoder.Decode(heads, Config.YoloLayers, options.InputSize, options.InputSize);
         var results = new IReadOnlyList<Detection>[images.Count];
         for (int i = 0; i < images.Count; i++)
-            results[i] = YoloDecoder.Select(decoded[i], boxes[i], Names, options.Confidence, options.NmsIou);
+            results[i] = YoloDecoder.Select(decoded[i], boxes[i], Names, options.Confidence, options.NmsIou, options.MaxDetections);
         return results;
     }
 

@@ -51,13 +51,20 @@ public static class YoloDecoder
     /// <summary>
     /// Picks the detections of one image from its decoded rows (B×(5+C), see <see cref="Decode"/>): objectness and
     /// score above <paramref name="confidence"/>, per-class NMS at <paramref name="nmsIou"/>, boxes in image pixels
-    /// (clipped to the image; boxes wholly outside it are dropped).
+    /// (clipped to the image; boxes wholly outside it are dropped), at most <paramref name="maxDetections"/> of them —
+    /// the highest scores. The work is bounded too: at most <see cref="YoloOptions.PreNmsFactor"/> ×
+    /// <paramref name="maxDetections"/> rows (highest objectness) and as many candidates (highest score) reach NMS.
     /// </summary>
-    public static IReadOnlyList<Detection> Select(Tensor decoded, Letterbox letterbox, ClassNames names, float confidence, float nmsIou)
+    public static IReadOnlyList<Detection> Select(Tensor decoded, Letterbox letterbox, ClassNames names, float confidence, float nmsIou,
+        int maxDetections = 300)
     {
+        if (maxDetections < 1) throw new ArgumentOutOfRangeException(nameof(maxDetections), maxDetections, "must be at least 1");
         using var scope = torch.NewDisposeScope();
+        int preNms = checked(maxDetections * YoloOptions.PreNmsFactor);
         var keep = Scalars.Greater(decoded[.., 4], confidence).nonzero().squeeze(1);
         if (keep.shape[0] == 0) return [];
+        if (keep.shape[0] > preNms)
+            keep = keep.index_select(0, decoded[.., 4].index_select(0, keep).topk(preNms).indexes);
         var rows = decoded.index_select(0, keep).to(torch.CPU).contiguous();
         int n = (int)rows.shape[0], v = (int)rows.shape[1];
         var data = rows.data<float>().ToArray();
@@ -75,11 +82,14 @@ public static class YoloDecoder
                 candidates.Add(new Detection(c, names[c], score, box.Value));
             }
         }
+        if (candidates.Count > preNms)
+            candidates = candidates.Select((d, i) => (d, i)).OrderByDescending(x => x.d.Score).ThenBy(x => x.i).Take(preNms).Select(x => x.d).ToList();
         // Boxes are suppressed as darknet does (unclipped), then clipped to the image; a box wholly outside the
         // image (it can happen for cells in the letterbox padding) has nothing left to show and is dropped.
         return Nms.PerClass(candidates, nmsIou)
             .Select(d => d with { Box = d.Box.ClipTo(letterbox.ImageWidth, letterbox.ImageHeight) })
             .Where(d => d.Box.Area > 0)
+            .Take(maxDetections)
             .ToArray();
     }
 }

@@ -80,6 +80,37 @@ public class PipelinePartsTests
     }
 
     [Fact]
+    public void A_frame_full_of_boxes_keeps_the_highest_scoring_MaxDetections()
+    {
+        // 5,000 rows above the threshold, small boxes on a grid (no two overlap, so NMS removes none): what is kept must
+        // be exactly the MaxDetections best scores, whatever the cap on the way to NMS dropped.
+        using var scope = torch.NewDisposeScope();
+        const int rows = 5000, classes = 80;
+        var data = new float[rows * (5 + classes)];
+        var rng = new Random(3);
+        var scores = Enumerable.Range(0, rows).Select(_ => 0.5f + 0.49f * rng.NextSingle()).ToArray();
+        for (int r = 0; r < rows; r++)
+        {
+            var row = data.AsSpan(r * (5 + classes), 5 + classes);
+            row[0] = (r % 100 + 0.5f) / 100; row[1] = (r / 100 + 0.5f) / 50; row[2] = 0.004f; row[3] = 0.008f;
+            row[4] = scores[r];                                               // objectness, as YOLO's rows have it
+            row[5 + r % classes] = scores[r];                                 // objectness × class probability
+        }
+        var decoded = torch.tensor(data).view(rows, 5 + classes);
+        var lb = Letterbox.Compute(416, 416, 416, 416);
+        var names = ClassNames.Numbered(classes);
+
+        var all = YoloDecoder.Select(decoded, lb, names, 0.5f, 0.45f, maxDetections: rows);
+        Assert.Equal(rows, all.Count);                                        // the grid really has no overlaps
+        var capped = YoloDecoder.Select(decoded, lb, names, 0.5f, 0.45f, maxDetections: YoloOptions.Default.MaxDetections);
+        Assert.Equal(300, capped.Count);
+        Assert.Equal(scores.OrderDescending().Take(300), capped.Select(d => d.Score));
+        var few = YoloDecoder.Select(decoded, lb, names, 0.5f, 0.45f, maxDetections: 20); // the pre-NMS cap (200 rows) bites here
+        Assert.Equal(scores.OrderDescending().Take(20), few.Select(d => d.Score));
+        Assert.Throws<ArgumentException>(() => new YoloOptions(MaxDetections: 0).Validate());
+    }
+
+    [Fact]
     public void Annotation_returns_a_new_image_and_never_touches_the_input()
     {
         using var img = new Mat(200, 300, MatType.CV_8UC3, new Scalar(40, 40, 40));
