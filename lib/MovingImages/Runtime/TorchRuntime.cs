@@ -30,6 +30,11 @@ public static class TorchRuntime
             try
             {
                 _ = torch.get_num_threads();
+                // NNPACK off (torch.backends.nnpack.set_flags(False) in PyTorch): on CPUs it does not support — AVX-512
+                // machines like ours — libtorch tries to start it for every eligible convolution and logs "Could not
+                // initialize NNPACK! Reason: Unsupported hardware." each time (~36 lines per training step, thousands per
+                // run), drowning real warnings. oneDNN and libtorch's own kernels compute those convolutions.
+                SetUserEnabledNnpack(GlobalContext(), false);
                 _ready = true;
             }
             catch (Exception e) when (e is TypeInitializationException or DllNotFoundException or NotSupportedException)
@@ -125,6 +130,9 @@ public static class TorchRuntime
 
     [System.Runtime.InteropServices.DllImport("torch_cpu", EntryPoint = "_ZN2at7Context20setUserEnabledMkldnnEb")]
     static extern void SetUserEnabledMkldnn(IntPtr context, [System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.U1)] bool enabled);
+
+    [System.Runtime.InteropServices.DllImport("torch_cpu", EntryPoint = "_ZN2at7Context20setUserEnabledNNPACKEb")]
+    static extern void SetUserEnabledNnpack(IntPtr context, [System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.U1)] bool enabled);
 
     [System.Runtime.InteropServices.DllImport("torch_cpu", EntryPoint = "_ZNK2at7Context17userEnabledMkldnnEv")]
     [return: System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.U1)]

@@ -86,6 +86,21 @@ public class FakeVideoCliTests
     }
 
     [Fact]
+    public void Training_and_detection_keep_stderr_free_of_NNPACK_noise()
+    {
+        // libtorch writes its warnings to the process's stderr, so this runs in a process of its own.
+        var (code, _, stderr) = Notebooks.CliProcess.Run(["bench", "fakevideo", "--size", "32", "--encoder-dim", "64", "--filters", "16", "--steps", "3",
+            "--batches", "4", "--precision", "fp32", "--video", "none.avi"], TimeSpan.FromMinutes(3));
+        Assert.True(code == 0, stderr);
+        Assert.DoesNotContain("NNPACK", stderr);                            // was ~36 lines per training step on this CPU
+        var (_, _, weights) = SyntheticModels.Get("yolov3-tiny.cfg");
+        (code, _, stderr) = Notebooks.CliProcess.Run(["locate", TestData.Image("dog.jpg"), "--cfg", TestData.Cfg("yolov3-tiny.cfg"), "--weights", weights,
+            "--names", TestData.CocoNames, "--out", Path.Combine(TestData.NewTempDir("nnpack"), "dog.jpg")], TimeSpan.FromMinutes(2));
+        Assert.True(code == 0, stderr);
+        Assert.DoesNotContain("NNPACK", stderr);
+    }
+
+    [Fact]
     public void Batch_seeds_do_not_depend_on_the_process()
     {
         // Fixed values: HashCode.Combine (the old derivation) gives other numbers in every process.
