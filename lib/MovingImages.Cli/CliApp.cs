@@ -23,6 +23,7 @@ public static class CliApp
             NotebookCommand.Create(io),
             FacesCommand.Create(io),
             FakeVideoCommand.Create(io),
+            SoakCommand.Create(io),
         };
         var config = new InvocationConfiguration { Output = io.Out, Error = io.Err, EnableDefaultExceptionHandler = false };
         try

@@ -72,7 +72,7 @@ public sealed class DarknetNetwork : nn.Module<Tensor, Tensor[]>
             Tensor y = layers[i] switch
             {
                 ConvolutionalLayer or UpsampleLayer or MaxPoolLayer => _ops[i]!.call(x),
-                ShortcutLayer s => Activate(x + outputs[s.From]!, s.Activation),
+                ShortcutLayer s => Activate(Runtime.Scalars.Sum(x, outputs[s.From]!), s.Activation),
                 RouteLayer r => r.Layers.Count == 1 ? outputs[r.Layers[0]]!.alias() : torch.cat(r.Layers.Select(l => outputs[l]!).ToArray(), 1),
                 YoloLayer => x.alias(),
                 _ => throw new InvalidOperationException(layers[i].Kind),
@@ -119,7 +119,7 @@ public sealed class DarknetNetwork : nn.Module<Tensor, Tensor[]>
         Activation.Leaky => Runtime.Scalars.LeakyRelu(x),
         Activation.Relu => F.relu(x),
         Activation.Logistic => F.sigmoid(x),
-        Activation.Mish => x * F.softplus(x).tanh(),
+        Activation.Mish => x * x.exp().log1p().tanh(), // x · tanh(softplus(x)); F.mish and F.softplus take their numbers as implicit Scalars
         Activation.Swish => x * F.sigmoid(x),
         _ => throw new ArgumentOutOfRangeException(nameof(activation), activation, null),
     };

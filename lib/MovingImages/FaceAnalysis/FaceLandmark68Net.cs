@@ -1,5 +1,6 @@
 using MovingImages.Imaging;
 using MovingImages.ObjectDetection;
+using MovingImages.Runtime;
 using OpenCvSharp;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -85,12 +86,12 @@ public sealed class FaceLandmark68Net : IDisposable
             Tensor out1 = b == 0 ? F.relu(TfOps.ConvSame(x, _conv0, _bias0, 2)) : F.relu(Apply(x, seps[0], 2));
             var rest = b == 0 ? seps : seps[1..];
             var out2 = Apply(out1, rest[0], 1);
-            var out3 = Apply(F.relu(out1 + out2), rest[1], 1);
-            var out4 = Apply(F.relu(out1 + (out2 + out3)), rest[2], 1);
-            x = F.relu(out1 + (out2 + (out3 + out4)));
+            var out3 = Apply(F.relu(Scalars.Sum(out1, out2)), rest[1], 1);
+            var out4 = Apply(F.relu(Scalars.Sum(out1, out2, out3)), rest[2], 1);
+            x = F.relu(Scalars.Sum(out1, out2, out3, out4));
         }
         var pooled = F.avg_pool2d(x, [7, 7], [2, 2]);                        // 1×256×1×1
-        return (pooled.flatten(1).matmul(_fcWeights) + _fcBias).MoveToOuterDisposeScope();
+        return Scalars.Sum(pooled.flatten(1).matmul(_fcWeights), _fcBias).MoveToOuterDisposeScope();
     }
 
     static Tensor Apply(Tensor x, Separable s, int stride) =>

@@ -1,5 +1,6 @@
 using MovingImages.Imaging;
 using MovingImages.ObjectDetection;
+using MovingImages.Runtime;
 using OpenCvSharp;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -80,7 +81,7 @@ public sealed class FaceRecognitionNet : IDisposable
     static Tensor Apply(Tensor x, ConvLayer c, bool down, bool relu)
     {
         var y = down ? F.conv2d(x, c.Filters, c.Bias, strides: [2, 2]) : TfOps.ConvSame(x, c.Filters, c.Bias, 1);
-        y = y * c.Scale + c.Shift;
+        y = Scalars.Sum(y * c.Scale, c.Shift);
         return relu ? F.relu(y) : y;
     }
 
@@ -102,7 +103,7 @@ public sealed class FaceRecognitionNet : IDisposable
                 if (shortcut.shape[1] != o.shape[1])
                     shortcut = F.pad(shortcut, [0, 0, 0, 0, 0, o.shape[1] - shortcut.shape[1]]);           // zero channels after
             }
-            y = F.relu(o + shortcut);
+            y = F.relu(Scalars.Sum(o, shortcut));
         }
         return y.mean([2, 3]).matmul(_fc).MoveToOuterDisposeScope();
     }

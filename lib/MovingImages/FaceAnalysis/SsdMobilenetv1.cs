@@ -147,13 +147,13 @@ public sealed class SsdMobilenetv1 : IDisposable
         var a = _anchors.unsqueeze(0);
         var sizes0 = a[.., .., 2] - a[.., .., 0];
         var sizes1 = a[.., .., 3] - a[.., .., 1];
-        var centers0 = a[.., .., 0] + Scalars.Div(sizes0, 2);
-        var centers1 = a[.., .., 1] + Scalars.Div(sizes1, 2);
+        var centers0 = Scalars.Sum(a[.., .., 0], Scalars.Div(sizes0, 2));
+        var centers1 = Scalars.Sum(a[.., .., 1], Scalars.Div(sizes1, 2));
         var half0 = Scalars.Div(Scalars.Div(enc[.., .., 2], 5).exp() * sizes0, 2);
-        var center0 = Scalars.Div(enc[.., .., 0], 10) * sizes0 + centers0;
+        var center0 = Scalars.Sum(Scalars.Div(enc[.., .., 0], 10) * sizes0, centers0);
         var half1 = Scalars.Div(Scalars.Div(enc[.., .., 3], 5).exp() * sizes1, 2);
-        var center1 = Scalars.Div(enc[.., .., 1], 10) * sizes1 + centers1;
-        var boxes = torch.stack([center0 - half0, center1 - half1, center0 + half0, center1 + half1], -1);
+        var center1 = Scalars.Sum(Scalars.Div(enc[.., .., 1], 10) * sizes1, centers1);
+        var boxes = torch.stack([center0 - half0, center1 - half1, Scalars.Sum(center0, half0), Scalars.Sum(center1, half1)], -1);
         var scores = cls[.., .., 1].sigmoid();
         return (boxes.MoveToOuterDisposeScope(), scores.MoveToOuterDisposeScope());
     }

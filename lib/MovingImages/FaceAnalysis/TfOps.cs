@@ -72,7 +72,7 @@ internal static class TfOps
             var b = t.index_select(dim, Scalars.Clamp(j1, 0L, original - 1).to(device)).to_type(ScalarType.Float32);
             var wa = (Scalars.Sub(1.0, frac) * valid0).view(shape).to(device);
             var wb = (frac * valid1).view(shape).to(device);
-            return a * wa + b * wb;
+            return Scalars.Sum(a * wa, b * wb);
         }
     }
 

@@ -92,7 +92,7 @@ public sealed class LossScaler
         {
             loss.backward();
             if (!GradientsFinite(parameters)) throw new NonFiniteGradientException();
-            optimizer.step();
+            AdamStep.Apply(optimizer);
             return true;
         }
         using (var scaled = Runtime.Scalars.Mul(loss, Scale)) scaled.backward();
@@ -109,7 +109,7 @@ public sealed class LossScaler
             using var scale = Scale.ToScalar();
             foreach (var g in grads) g.div_(scale);
         }
-        optimizer.step();
+        AdamStep.Apply(optimizer);
         if (++GoodSteps >= GrowthInterval)
         {
             Scale *= 2;

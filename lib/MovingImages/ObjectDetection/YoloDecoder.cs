@@ -36,8 +36,8 @@ public static class YoloDecoder
             var anchors = layer.Anchors;
             var aw = torch.tensor(anchors.Select(x => x.Width / netWidth).ToArray(), device: device).view(1, a, 1, 1);
             var ah = torch.tensor(anchors.Select(x => x.Height / netHeight).ToArray(), device: device).view(1, a, 1, 1);
-            var cx = Scalars.Div(p[.., .., .., .., 0].sigmoid() + gx, w);
-            var cy = Scalars.Div(p[.., .., .., .., 1].sigmoid() + gy, h);
+            var cx = Scalars.Div(Scalars.Sum(p[.., .., .., .., 0].sigmoid(), gx), w);
+            var cy = Scalars.Div(Scalars.Sum(p[.., .., .., .., 1].sigmoid(), gy), h);
             var bw = p[.., .., .., .., 2].exp() * aw;
             var bh = p[.., .., .., .., 3].exp() * ah;
             var obj = p[.., .., .., .., 4].sigmoid();

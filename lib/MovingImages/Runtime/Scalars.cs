@@ -36,6 +36,18 @@ public static class Scalars
     /// <summary>Leaky ReLU with slope 0.1 and a scalar that cannot be freed under it.</summary>
     public static Tensor LeakyRelu(Tensor x) => x.leaky_relu(LeakySlope);
 
+    /// <summary>
+    /// The sum of tensors, added right to left (<c>Sum(a, b, c)</c> is <c>a + (b + c)</c>). TorchSharp's <c>a + b</c> is
+    /// <c>a.add(b, 1)</c> with an implicit Scalar 1 inside; this passes a Scalar that lives as long as the process.
+    /// </summary>
+    public static Tensor Sum(Tensor first, params ReadOnlySpan<Tensor> rest)
+    {
+        if (rest.Length == 0) return first.alias();
+        var total = rest[^1];
+        for (int i = rest.Length - 2; i >= 0; i--) total = rest[i].add(total, OneInteger);
+        return first.add(total, OneInteger);
+    }
+
     /// <summary><paramref name="x"/> × <paramref name="value"/>.</summary>
     public static Tensor Mul(Tensor x, double value) { using var s = value.ToScalar(); return x.mul(s); }
 

@@ -250,4 +250,30 @@ public class FaceSwapTrainerTests(ITestOutputHelper output)
         Assert.Equal(3, again.Iteration);                                 // and saved it
         Assert.All(reloaded.parameters().Zip(model.parameters()), p => Assert.True(Same(p.First, p.Second), "the checkpoint is not the cancelled run's weights"));
     }
+
+    [Fact]
+    public void AdamStep_updates_exactly_as_TorchSharps_Adam()
+    {
+        torch.random.manual_seed(5);
+        using var ours = torch.nn.Linear(8, 4);
+        using var theirs = torch.nn.Linear(8, 4);
+        using (torch.no_grad())
+            foreach (var (p, q) in ours.parameters().Zip(theirs.parameters())) q.copy_(p);
+        using var ourOptimizer = torch.optim.Adam(ours.parameters(), 1e-2, 0.5, 0.999);
+        using var theirOptimizer = torch.optim.Adam(theirs.parameters(), 1e-2, 0.5, 0.999);
+        for (int step = 0; step < 5; step++)
+        {
+            using var scope = torch.NewDisposeScope();
+            var x = torch.randn(16, 8);
+            ourOptimizer.zero_grad();
+            ours.call(x).square().mean().backward();
+            AdamStep.Run(ourOptimizer);
+            theirOptimizer.zero_grad();
+            theirs.call(x).square().mean().backward();
+            theirOptimizer.step();
+            foreach (var (p, q) in ours.parameters().Zip(theirs.parameters()))
+                Assert.True(Same(p, q), $"step {step + 1}: AdamStep differs from TorchSharp's Adam");
+        }
+        Assert.Equal(5, ((TorchSharp.Modules.Adam.State)ourOptimizer.state_dict().State[0]).step); // its own state, so checkpoints keep their format
+    }
 }

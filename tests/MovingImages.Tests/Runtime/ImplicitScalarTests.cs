@@ -18,6 +18,7 @@ public class ImplicitScalarTests
     /// <summary>Methods allowed to convert implicitly, each with its reason (method name as "Type::Method").</summary>
     static readonly Dictionary<string, string> Allowed = new()
     {
+        ["MovingImages.FaceSwap.AdamStep::Apply"] = "optimizers other than Adam keep TorchSharp's step (only the loss scaler's unit test uses one, SGD)",
     };
 
     static readonly string[] Assemblies = ["MovingImages.dll", "MovingImages.Interactive.dll", "MovingImages.Cli.dll"];
@@ -35,10 +36,37 @@ public class ImplicitScalarTests
                 if (md.GetString(md.GetMethodDefinition(m).Name) == "op_Implicit") implicitScalar.Add(MetadataTokens.GetToken(m));
         }
         Assert.NotEmpty(implicitScalar);
-        var converting = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var (_, method, key) in Methods(md))
-            if (Calls(pe, method).Any(call => implicitScalar.Contains(call.Token))) converting.Add(key);
-        return converting;
+        // A method converts if it calls op_Implicit, or calls (within TorchSharp) a method that converts: Tensor + Tensor
+        // is add(Tensor), which is add(target, 1) with an implicit alpha.
+        var methods = Methods(md).ToList();
+        var calls = methods.ToDictionary(m => m.Token, m => Calls(pe, m.Method).Select(c => Math.Abs(c.Token)).Distinct().ToArray());
+        var converting = new HashSet<int>(implicitScalar);
+        for (bool grew = true; grew;)
+        {
+            grew = false;
+            foreach (var m in methods)
+                if (!converting.Contains(m.Token) && calls[m.Token].Any(converting.Contains)) grew = converting.Add(m.Token) | grew;
+        }
+        return methods.Where(m => converting.Contains(m.Token)).Select(m => m.Key).ToHashSet(StringComparer.Ordinal);
+    });
+
+    /// <summary>TorchSharp's virtual methods ("Type::Name(ParameterTypes)"): a call to one may run an override.</summary>
+    static readonly Lazy<HashSet<string>> VirtualTorchSharpMethods = new(() =>
+    {
+        using var pe = new PEReader(File.OpenRead(Path.Combine(AppContext.BaseDirectory, "TorchSharp.dll")));
+        var md = pe.GetMetadataReader();
+        var virtuals = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var typeHandle in md.TypeDefinitions)
+        {
+            var type = md.GetTypeDefinition(typeHandle);
+            foreach (var methodHandle in type.GetMethods())
+            {
+                var method = md.GetMethodDefinition(methodHandle);
+                if ((method.Attributes & MethodAttributes.Virtual) == 0 || (method.Attributes & MethodAttributes.Final) != 0) continue;
+                virtuals.Add($"{FullName(md, type)}::{md.GetString(method.Name)}({string.Join(",", method.DecodeSignature(Names.Instance, null).ParameterTypes)})");
+            }
+        }
+        return virtuals;
     });
 
     [Fact]
@@ -63,11 +91,15 @@ public class ImplicitScalarTests
         string me = typeof(ImplicitScalarTests).FullName!;
         Assert.Contains(sites, s => s.StartsWith($"{me}::{nameof(Direct)} ", StringComparison.Ordinal) && s.Contains("Scalar::op_Implicit"));
         Assert.Contains(sites, s => s.StartsWith($"{me}::{nameof(Inside)} ", StringComparison.Ordinal) && s.Contains("op_Multiply"));
+        Assert.Contains(sites, s => s.StartsWith($"{me}::{nameof(Deeper)} ", StringComparison.Ordinal) && s.Contains("op_Addition"));
+        Assert.Contains(sites, s => s.StartsWith($"{me}::{nameof(Overridden)} ", StringComparison.Ordinal) && s.Contains("step"));
         Assert.DoesNotContain(sites, s => s.StartsWith($"{me}::{nameof(Held)} ", StringComparison.Ordinal));
     }
 
     static TorchSharp.torch.Tensor Direct(TorchSharp.torch.Tensor x) => x.mul(2.5);
     static TorchSharp.torch.Tensor Inside(TorchSharp.torch.Tensor x) => x * 2.5f;
+    static TorchSharp.torch.Tensor Deeper(TorchSharp.torch.Tensor x) => x + x;                     // add(x) is add(x, 1)
+    static void Overridden(TorchSharp.torch.optim.Optimizer o) => o.step();                        // Adam.step converts in a lambda
     static TorchSharp.torch.Tensor Held(TorchSharp.torch.Tensor x) => x.mul(MovingImages.Runtime.Scalars.ByteMax);
 
     /// <summary>"Type::Method (IL offset: what it calls)" of every implicit Scalar conversion in the assembly.</summary>
@@ -76,23 +108,30 @@ public class ImplicitScalarTests
         using var pe = new PEReader(File.OpenRead(assemblyPath));
         var md = pe.GetMetadataReader();
         var converting = new Dictionary<int, string>();
+        var overridden = new Dictionary<int, string>(); // a virtual call may land in any TorchSharp override of that name and signature
+        var convertingNames = ConvertingTorchSharpMethods.Value.Select(k => k[(k.IndexOf("::", StringComparison.Ordinal) + 2)..]).ToHashSet(StringComparer.Ordinal);
         foreach (var handle in md.MemberReferences)
         {
             var member = md.GetMemberReference(handle);
             if (member.GetKind() != MemberReferenceKind.Method || ParentName(md, member.Parent) is not { } parent || !parent.StartsWith("TorchSharp.", StringComparison.Ordinal)) continue;
-            string key = $"{parent}::{md.GetString(member.Name)}({string.Join(",", member.DecodeMethodSignature(Names.Instance, null).ParameterTypes)})";
+            string nameAndSignature = $"{md.GetString(member.Name)}({string.Join(",", member.DecodeMethodSignature(Names.Instance, null).ParameterTypes)})";
+            string key = $"{parent}::{nameAndSignature}";
             if (key.StartsWith("TorchSharp.Scalar::op_Implicit(", StringComparison.Ordinal) || ConvertingTorchSharpMethods.Value.Contains(key))
                 converting[MetadataTokens.GetToken(handle)] = key;
+            else if (convertingNames.Contains(nameAndSignature) && VirtualTorchSharpMethods.Value.Contains(key))
+                overridden[MetadataTokens.GetToken(handle)] = key + ", whose overrides convert";
         }
-        if (converting.Count == 0) yield break;
-        foreach (var (typeName, method, _) in Methods(md))
+        foreach (var (typeName, method, _, _) in Methods(md))
             foreach (var call in Calls(pe, method))
-                if (converting.TryGetValue(call.Token, out var what))
+            {
+                if (call.Token > 0 && converting.TryGetValue(call.Token, out var what)
+                    || call.Token < 0 && (converting.TryGetValue(-call.Token, out what) || overridden.TryGetValue(-call.Token, out what)))
                     yield return $"{typeName}::{md.GetString(method.Name)} (IL_{call.Offset:x4}: {what})";
+            }
     }
 
-    /// <summary>Every method with a body: its type's name, the method, and "Type::Name(ParameterTypes)".</summary>
-    static IEnumerable<(string Type, MethodDefinition Method, string Key)> Methods(MetadataReader md)
+    /// <summary>Every method with a body: its type's name, the method, "Type::Name(ParameterTypes)" and its token.</summary>
+    static IEnumerable<(string Type, MethodDefinition Method, string Key, int Token)> Methods(MetadataReader md)
     {
         foreach (var typeHandle in md.TypeDefinitions)
         {
@@ -103,12 +142,12 @@ public class ImplicitScalarTests
                 var method = md.GetMethodDefinition(methodHandle);
                 if (method.RelativeVirtualAddress == 0) continue;
                 var parameters = method.DecodeSignature(Names.Instance, null).ParameterTypes;
-                yield return (typeName, method, $"{typeName}::{md.GetString(method.Name)}({string.Join(",", parameters)})");
+                yield return (typeName, method, $"{typeName}::{md.GetString(method.Name)}({string.Join(",", parameters)})", MetadataTokens.GetToken(methodHandle));
             }
         }
     }
 
-    /// <summary>The call, callvirt and newobj instructions of a method body: IL offset and method token.</summary>
+    /// <summary>The call, callvirt (token negated), newobj, ldftn and ldvirtftn instructions of a method body: IL offset and method token.</summary>
     static List<(int Offset, int Token)> Calls(PEReader pe, MethodDefinition method)
     {
         var calls = new List<(int, int)>();
@@ -120,7 +159,9 @@ public class ImplicitScalarTests
             if (opCode.OperandType == OperandType.InlineMethod)
             {
                 int token = il.ReadInt32();
-                if (opCode == OpCodes.Call || opCode == OpCodes.Callvirt || opCode == OpCodes.Newobj) calls.Add((offset, token));
+                // ldftn/ldvirtftn: a lambda handed to another method (Adam.step runs its update in one) counts as a call.
+                if (opCode == OpCodes.Call || opCode == OpCodes.Callvirt || opCode == OpCodes.Newobj || opCode == OpCodes.Ldftn || opCode == OpCodes.Ldvirtftn)
+                    calls.Add((offset, opCode == OpCodes.Callvirt ? -token : token));
             }
             else SkipOperand(ref il, opCode.OperandType);
         }
