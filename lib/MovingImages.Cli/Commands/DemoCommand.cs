@@ -99,7 +99,7 @@ internal static class DemoCommand
             foreach (var (part, status, detail) in report) table.AddRow(Markup.Escape(part), Markup.Escape(status), Markup.Escape(detail));
             io.Console.Write(table);
             foreach (var (part, status, detail) in report) io.Out.WriteLine($"{part}: {status}{(detail.Length > 0 ? " — " + detail : "")}");
-            return 0;
+            return report.Any(r => r.Status == "NOT BETTER") ? 1 : 0; // a part that ran but did not work is a failed demo
         });
         return command;
     }

@@ -171,9 +171,13 @@ internal static class FakeVideoCommand
             io.Err.WriteLine($"  identity: her faces are {probe.Original.ToTarget:0.000} from him; converted by the untrained model {before.ToTarget:0.000}, by the trained one {after.ToTarget:0.000} ({after.ToSource:0.000} from her)");
         }
         var (output, stats) = await Task.Run(() => faceit.Convert(video, faceFilter: true, cancellationToken: ct), ct);
-        return ("ok", $"{iterations} steps; her converted faces {before.ToTarget:0.00} → {after.ToTarget:0.00} from him (lower is more like him); " +
+        return (IdentityVerdict(before, after), $"{iterations} steps; her converted faces {before.ToTarget:0.00} → {after.ToTarget:0.00} from him (lower is more like him); " +
                       $"{stats.Frames} frames, {stats.FacesSwapped} of {stats.FacesSeen} faces swapped, audio {stats.Audio} → {output}; preview {faceit.PreviewPath}");
     }
+
+    /// <summary>"ok" when training moved the converted faces towards the target person; "NOT BETTER" otherwise (a run that
+    /// made identity worse, or left it where it was, is not a success, whatever else worked).</summary>
+    internal static string IdentityVerdict(IdentityScore untrained, IdentityScore trained) => trained.ToTarget < untrained.ToTarget ? "ok" : "NOT BETTER";
 
     /// <summary>
     /// Runs <paramref name="train"/> with a progress display of iteration, losses and samples/s: a Spectre progress bar on

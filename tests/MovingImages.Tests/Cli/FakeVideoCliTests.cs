@@ -101,6 +101,15 @@ public class FakeVideoCliTests
     }
 
     [Fact]
+    public void The_demo_calls_a_fake_video_run_ok_only_when_identity_moved_towards_the_target()
+    {
+        var untrained = new IdentityScore(20, ToTarget: 0.57, ToSource: 0.50);
+        Assert.Equal("ok", MovingImages.Cli.Commands.FakeVideoCommand.IdentityVerdict(untrained, untrained with { ToTarget = 0.49 }));
+        Assert.Equal("NOT BETTER", MovingImages.Cli.Commands.FakeVideoCommand.IdentityVerdict(untrained, untrained with { ToTarget = 0.66 })); // the run printed "ok" here
+        Assert.Equal("NOT BETTER", MovingImages.Cli.Commands.FakeVideoCommand.IdentityVerdict(untrained, untrained));
+    }
+
+    [Fact]
     public void Batch_seeds_do_not_depend_on_the_process()
     {
         // Fixed values: HashCode.Combine (the old derivation) gives other numbers in every process.
