@@ -32,9 +32,13 @@ internal static class BenchCommand
         var input = new Option<string>("--input") { Description = "video file", DefaultValueFactory = _ => "data/video/vtest.avi" };
         var frames = new Option<int>("--frames") { Description = "frames to process", DefaultValueFactory = _ => 150 };
         var batch = new Option<int>("--batch") { Description = "frames per inference batch", DefaultValueFactory = _ => 1 };
+        var crowded = new Option<bool>("--crowded")
+        {
+            Description = "also run the same frames with synthetic weights that fire everywhere (thousands of raw boxes per frame) and compare the cost per frame",
+        };
         var command = new Command("video", "End-to-end fps of the video pipeline (decode, detect, track, annotate, encode) next to pure-inference fps on the same frames.")
         {
-            cfg, weights, size, threads, input, frames, batch,
+            cfg, weights, size, threads, input, frames, batch, crowded,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -46,47 +50,95 @@ internal static class BenchCommand
             TorchRuntime.SetThreads(parse.GetValue(threads));
             var config = DarknetConfig.Load(cfgPath);
             string weightsNote = weightsPath;
-            string? tempWeights = null;
+            var temps = new List<string>();
             var decoded = new List<Video.Frame>();
             using (var source = Video.FrameSources.Open(videoPath))
                 while (decoded.Count < n && source.Read() is { } f) decoded.Add(f);
+            string Synthetic(string name, IReadOnlyList<Mat> calibration)
+            {
+                string path = Path.Combine(Path.GetTempPath(), $"movingimages-bench-{Environment.ProcessId}-{name}.weights");
+                temps.Add(path);
+                DarknetWeightsFile.Write(path, WeightsCommand.Generate(config, calibration, options.InputSize, new SyntheticWeightsOptions()), config);
+                return path;
+            }
             try
             {
                 if (!File.Exists(weightsPath))
                 {
-                    tempWeights = Path.Combine(Path.GetTempPath(), $"movingimages-bench-{Environment.ProcessId}.weights");
-                    DarknetWeightsFile.Write(tempWeights, WeightsCommand.Generate(config, [decoded[0].Image], options.InputSize, new SyntheticWeightsOptions()), config);
                     weightsNote = $"synthetic ({weightsPath} not found)";
-                    weightsPath = tempWeights;
+                    weightsPath = Synthetic("calibrated", [decoded[0].Image]);
                 }
-                using var yolo = Yolo.Load(cfgPath, weightsPath, device: torch.CPU);
-                var detector = new Video.YoloFrameDetector(yolo, options);
-                detector.Detect(decoded.Take(b).ToArray()); // warm-up
-                var sw = Stopwatch.StartNew();
-                for (int i = 0; i < decoded.Count; i += b) detector.Detect(decoded.Skip(i).Take(b).ToArray());
-                double inferFps = decoded.Count / sw.Elapsed.TotalSeconds;
-
-                string outPath = Path.Combine(Path.GetTempPath(), $"movingimages-bench-{Environment.ProcessId}.mp4");
-                Video.RunStats stats;
-                using (var source = Video.FrameSources.Open(videoPath))
-                using (var sink = new Video.VideoFileSink(outPath))
-                {
-                    var pipeline = new Video.VideoPipeline(source, detector, [sink], new Video.PipelineOptions(Batch: b, MaxFrames: decoded.Count, ClassCount: yolo.Names.Count));
-                    stats = await pipeline.RunAsync(cancellationToken: ct);
-                }
-                File.Delete(outPath);
                 io.Err.WriteLine($"{Path.GetFileName(cfgPath)} at {options.InputSize}, batch {b}, {TorchRuntime.Threads} threads, weights: {weightsNote}, {decoded.Count} frames of {videoPath}");
-                io.Err.WriteLine(stats.ToString());
-                io.Out.WriteLine($"video: pipeline {stats.Fps:0.0} fps end to end (decode + detect + track + annotate + encode), pure inference {inferFps:0.0} fps, pipeline/inference {stats.Fps / inferFps:P0}");
+                var normal = await MeasureVideo(weightsPath, cfgPath, videoPath, decoded, options, b, ct);
+                io.Err.WriteLine(normal.Stats.ToString());
+                io.Out.WriteLine($"video: pipeline {normal.Stats.Fps:0.0} fps end to end (decode + detect + track + annotate + encode), pure inference {normal.InferenceFps:0.0} fps, " +
+                                 $"pipeline/inference {normal.Stats.Fps / normal.InferenceFps:P0}, {normal.BoxesPerFrame:0.#} boxes per frame");
+                if (parse.GetValue(crowded))
+                {
+                    // Uncalibrated synthetic weights: batch norm at mean 0 / variance 1, so objectness fires in most cells.
+                    var busy = await MeasureVideo(Synthetic("crowded", []), cfgPath, videoPath, decoded, options, b, ct);
+                    io.Err.WriteLine(busy.Stats.ToString());
+                    double Ms(VideoMeasure m) => 1000 / m.Stats.Fps;
+                    string Mem(VideoMeasure m) => m.Stats.Memory.Count > 1 ? $"{m.Stats.Memory[0].Bytes / 1048576.0:0} → {m.Stats.Memory[^1].Bytes / 1048576.0:0} MB" : "n/a";
+                    double PostMs(VideoMeasure m) => m.Stats.Stages.Single(st => st.Stage == "track+annotate").P50;
+                    io.Out.WriteLine($"crowded: {busy.RawBoxesPerFrame:0} raw boxes → {busy.BoxesPerFrame:0} kept per frame (normal: {normal.RawBoxesPerFrame:0} → {normal.BoxesPerFrame:0.#}); " +
+                                     $"{Ms(busy):0} ms per frame vs {Ms(normal):0} ms ({Ms(busy) / Ms(normal):0.00}×); track+annotate p50 {PostMs(busy):0.0} vs {PostMs(normal):0.0} ms; " +
+                                     $"memory {Mem(busy)} (normal {Mem(normal)})");
+                }
             }
             finally
             {
                 foreach (var f in decoded) f.Dispose();
-                if (tempWeights != null) File.Delete(tempWeights);
+                foreach (var t in temps) File.Delete(t);
             }
             return 0;
         });
         return command;
+    }
+
+    sealed record VideoMeasure(Video.RunStats Stats, double InferenceFps, double BoxesPerFrame, double RawBoxesPerFrame);
+
+    /// <summary>Pure inference over <paramref name="decoded"/>, then the whole pipeline over the same frames of the video.</summary>
+    static async Task<VideoMeasure> MeasureVideo(string weightsPath, string cfgPath, string videoPath, List<Video.Frame> decoded, YoloOptions options, int b, CancellationToken ct)
+    {
+        using var yolo = Yolo.Load(cfgPath, weightsPath, device: torch.CPU);
+        var detector = new CountingDetector(new Video.YoloFrameDetector(yolo, options));
+        detector.Detect(decoded.Take(b).ToArray()); // warm-up
+        var sw = Stopwatch.StartNew();
+        for (int i = 0; i < decoded.Count; i += b) detector.Detect(decoded.Skip(i).Take(b).ToArray());
+        double inferFps = decoded.Count / sw.Elapsed.TotalSeconds;
+        double boxes = detector.MeanBoxes;
+        long raw;
+        using (torch.NewDisposeScope()) // rows above the objectness threshold on the first frame, before the cap and NMS
+        {
+            var (input, _) = yolo.Prepare([decoded[0].Image], options.InputSize);
+            var rows = YoloDecoder.Decode(yolo.Forward(input), yolo.Config.YoloLayers, options.InputSize, options.InputSize);
+            raw = Scalars.Greater(rows[0][.., 4], options.Confidence).sum().item<long>();
+        }
+
+        string outPath = Path.Combine(Path.GetTempPath(), $"movingimages-bench-{Environment.ProcessId}.mp4");
+        try
+        {
+            using var source = Video.FrameSources.Open(videoPath);
+            using var sink = new Video.VideoFileSink(outPath);
+            var pipeline = new Video.VideoPipeline(source, detector, [sink], new Video.PipelineOptions(Batch: b, MaxFrames: decoded.Count, ClassCount: yolo.Names.Count));
+            return new VideoMeasure(await pipeline.RunAsync(cancellationToken: ct), inferFps, boxes, raw);
+        }
+        finally { File.Delete(outPath); }
+    }
+
+    /// <summary>Counts the boxes a detector returns.</summary>
+    sealed class CountingDetector(Video.IFrameDetector inner) : Video.IFrameDetector
+    {
+        long _boxes, _frames;
+        public double MeanBoxes => _frames == 0 ? 0 : (double)_boxes / _frames;
+        public IReadOnlyList<IReadOnlyList<Detection>> Detect(IReadOnlyList<Video.Frame> frames)
+        {
+            var result = inner.Detect(frames);
+            _boxes += result.Sum(r => r.Count);
+            _frames += result.Count;
+            return result;
+        }
     }
 
     static Command Locate(CliIO io)

@@ -177,7 +177,7 @@ internal static class FakeVideoCommand
 
     /// <summary>"ok" when training moved the converted faces towards the target person; "NOT BETTER" otherwise (a run that
     /// made identity worse, or left it where it was, is not a success, whatever else worked).</summary>
-    internal static string IdentityVerdict(IdentityScore untrained, IdentityScore trained) => trained.ToTarget < untrained.ToTarget ? "ok" : "NOT BETTER";
+    internal static string IdentityVerdict(IdentityScore untrained, IdentityScore trained) => trained.MovedTowardsTargetFrom(untrained) ? "ok" : "NOT BETTER";
 
     /// <summary>
     /// Runs <paramref name="train"/> with a progress display of iteration, losses and samples/s: a Spectre progress bar on

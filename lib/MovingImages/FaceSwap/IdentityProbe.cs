@@ -10,7 +10,20 @@ namespace MovingImages.FaceSwap;
 /// <param name="Faces">Faces measured.</param>
 /// <param name="ToTarget">Mean distance to the target person (B when swapping A → B): falls as the swap takes hold.</param>
 /// <param name="ToSource">Mean distance to the source person (A): rises as A's identity leaves the face.</param>
-public sealed record IdentityScore(int Faces, double ToTarget, double ToSource);
+public sealed record IdentityScore(int Faces, double ToTarget, double ToSource)
+{
+    /// <summary>
+    /// Whether training worked: true only when the trained model's converted faces (this score) are closer to the target
+    /// than the untrained model's. A run that left identity where it was, or made it worse, is not a success, however
+    /// smoothly everything else ran.
+    /// </summary>
+    public bool MovedTowardsTargetFrom(IdentityScore untrained) => ToTarget < untrained.ToTarget;
+
+    /// <summary>One line for a reader: "ok" or "NOT BETTER", and by how much (this is the trained model's score).</summary>
+    public string VerdictAgainst(IdentityScore untrained) => MovedTowardsTargetFrom(untrained)
+        ? $"ok: training moved the converted faces {untrained.ToTarget - ToTarget:0.000} closer to the target ({untrained.ToTarget:0.000} → {ToTarget:0.000})"
+        : $"NOT BETTER: the trained model's faces are no closer to the target than an untrained model's ({untrained.ToTarget:0.000} → {ToTarget:0.000}); train longer or check the faces";
+}
 
 /// <summary>
 /// Measures identity transfer: it keeps frames with faces of the source person, converts them with a model (the same

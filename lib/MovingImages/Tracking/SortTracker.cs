@@ -60,19 +60,12 @@ public sealed class SortTracker
         foreach (var t in _tracks) t.Filter.Predict();
         _tracks.RemoveAll(t => !float.IsFinite(t.Filter.Box.X) || !float.IsFinite(t.Filter.Box.Width));
 
-        var cost = new double[detections.Count, _tracks.Count];
-        for (int d = 0; d < detections.Count; d++)
-            for (int t = 0; t < _tracks.Count; t++)
-            {
-                bool compatible = !Options.PerClass || detections[d].ClassId == _tracks[t].Last.ClassId;
-                cost[d, t] = compatible ? -detections[d].Box.IoU(_tracks[t].Filter.Box) : 0;
-            }
-        var assignment = Hungarian.Solve(cost);
+        var assignment = Assign(detections);
         var matchedTracks = new HashSet<State>();
         for (int d = 0; d < detections.Count; d++)
         {
             int t = assignment[d];
-            if (t >= 0 && -cost[d, t] >= Options.IouThreshold)
+            if (t >= 0)
             {
                 var track = _tracks[t];
                 track.Filter.Update(detections[d].Box);
@@ -105,6 +98,22 @@ public sealed class SortTracker
             .ToList();
         _tracks.RemoveAll(t => t.SinceUpdate > Options.MaxAge);
         return shown;
+    }
+
+    /// <summary>
+    /// The size (detections + tracks) of the largest assignment problem solved in the last <see cref="Update"/>
+    /// (<see cref="IouMatcher"/>): gating splits a frame into independent groups, so this stays small however many boxes
+    /// a frame has.
+    /// </summary>
+    public int LargestAssignment { get; private set; }
+
+    int[] Assign(IReadOnlyList<Detection> detections)
+    {
+        var trackBoxes = _tracks.Select(t => t.Filter.Box).ToArray();
+        var match = IouMatcher.Match(detections.Select(d => d.Box).ToArray(), trackBoxes, Options.IouThreshold,
+            Options.PerClass ? (d, t) => detections[d].ClassId == _tracks[t].Last.ClassId : null);
+        LargestAssignment = match.LargestGroup;
+        return match.TrackOf;
     }
 
     /// <summary>

@@ -107,6 +107,8 @@ public class FakeVideoCliTests
         Assert.Equal("ok", MovingImages.Cli.Commands.FakeVideoCommand.IdentityVerdict(untrained, untrained with { ToTarget = 0.49 }));
         Assert.Equal("NOT BETTER", MovingImages.Cli.Commands.FakeVideoCommand.IdentityVerdict(untrained, untrained with { ToTarget = 0.66 })); // the run printed "ok" here
         Assert.Equal("NOT BETTER", MovingImages.Cli.Commands.FakeVideoCommand.IdentityVerdict(untrained, untrained));
+        Assert.StartsWith("NOT BETTER: ", (untrained with { ToTarget = 0.66 }).VerdictAgainst(untrained));          // what notebook 02 shows
+        Assert.StartsWith("ok: training moved the converted faces 0.080 closer", (untrained with { ToTarget = 0.49 }).VerdictAgainst(untrained));
     }
 
     [Fact]

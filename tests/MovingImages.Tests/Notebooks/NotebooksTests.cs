@@ -5,7 +5,7 @@ using Xunit.Abstractions;
 namespace MovingImages.Tests.Notebooks;
 
 /// <summary>Every notebook under notebooks/ runs through the runner with small parameters, and opens in Polyglot Notebooks.</summary>
-public class NotebooksTests(ITestOutputHelper output)
+public partial class NotebooksTests(ITestOutputHelper output)
 {
     static string NotebooksDir => Path.Combine(TestData.RepoRoot, "notebooks");
 
@@ -68,6 +68,7 @@ public class NotebooksTests(ITestOutputHelper output)
         Assert.Contains(training, o => Html(o).Contains("<img src=\"data:image/png;base64,"));           // the preview grid, replaced in place during training
         Assert.True(training.Count(o => o["data"]?["image/png"] != null) >= 2, "the final preview and the loss chart");
         Assert.Contains(Cell(fake, "IdentityProbe(").Outputs, o => Html(o).Contains("distanceToHim"));   // the identity table
+        Assert.Contains(Cell(fake, "IdentityProbe(").Outputs, o => Verdict().IsMatch(Lines(o["data"]?["text/plain"]) + Html(o))); // and its verdict
         Assert.Contains(Cell(fake, "faceit.Convert(").Outputs, o => o["data"]?["image/png"] != null);      // before | after
 
         // The executed files are valid nbformat 4 (Debian's python3-nbformat, installed by .ci/run).
@@ -94,6 +95,9 @@ public class NotebooksTests(ITestOutputHelper output)
     }
 
     static ExecutedCell Cell(List<ExecutedCell> cells, string containing) => cells.Single(c => c.Source.Contains(containing, StringComparison.Ordinal));
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"(^|>)(ok: training moved|NOT BETTER: the trained model)")]
+    private static partial System.Text.RegularExpressions.Regex Verdict();
 
     static string Html(JsonObject output) => Lines(output["data"]?["text/html"]);
     static string Lines(JsonNode? n) => n switch { null => "", JsonArray a => string.Concat(a.Select(l => l!.GetValue<string>())), _ => n.GetValue<string>() };
