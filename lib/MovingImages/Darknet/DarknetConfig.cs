@@ -25,6 +25,22 @@ public sealed class DarknetConfig
     /// <summary>Keys the parser did not use (darknet ignores them too), one line each.</summary>
     public IReadOnlyList<string> Warnings { get; }
 
+    static readonly HashSet<string> Warned = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Writes each of <see cref="Warnings"/> ("file:line: [section] key 'k' is not used", as darknet's "Unused field")
+    /// to <paramref name="writer"/>, once per process: loading the same config again stays quiet.
+    /// </summary>
+    public void WarnOnce(TextWriter writer)
+    {
+        foreach (var warning in Warnings)
+        {
+            lock (Warned)
+                if (!Warned.Add(warning)) continue;
+            writer.WriteLine($"warning: {warning}");
+        }
+    }
+
     /// <summary>The convolutional layers in file order: the order their weights are stored in a <c>.weights</c> file.</summary>
     public IReadOnlyList<ConvolutionalLayer> ConvolutionalLayers => Layers.OfType<ConvolutionalLayer>().ToArray();
     /// <summary>The detection heads in file order.</summary>

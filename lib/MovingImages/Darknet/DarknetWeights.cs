@@ -79,15 +79,23 @@ public static class DarknetWeightsFile
     /// </summary>
     /// <exception cref="FileNotFoundException">No such file.</exception>
     /// <exception cref="DarknetWeightsException">Wrong header, truncated, or extra bytes.</exception>
-    public static DarknetWeights Read(string path, DarknetConfig config)
+    public static DarknetWeights Read(string path, DarknetConfig config) => Read(path, config, allowNonFinite: false);
+
+    /// <summary>
+    /// Reads <paramref name="path"/> for <paramref name="config"/>; with <paramref name="allowNonFinite"/> false (the
+    /// default elsewhere), a NaN or infinite value, or a negative batch-norm variance, is refused with its layer, config
+    /// line and byte offset — such weights make every detection NaN, which reads as "0 objects". True lets them through
+    /// (for experiments with damaged weights).
+    /// </summary>
+    public static DarknetWeights Read(string path, DarknetConfig config, bool allowNonFinite)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"Darknet weights not found: {path}", path);
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
-        return Read(stream, config, path);
+        return Read(stream, config, path, allowNonFinite);
     }
 
     /// <summary>Reads weights from a stream that supports <see cref="Stream.Length"/>; <paramref name="name"/> is used in messages.</summary>
-    public static DarknetWeights Read(Stream stream, DarknetConfig config, string name)
+    public static DarknetWeights Read(Stream stream, DarknetConfig config, string name, bool allowNonFinite = false)
     {
         long length = stream.Length;
         if (length < 16)
@@ -98,6 +106,8 @@ public static class DarknetWeightsFile
         if (major is < 0 or >= 1000 || minor is < 0 or >= 1000 || revision is < 0 or >= 1_000_000)
             throw new DarknetWeightsException($"{name}: byte 0: header version {major}.{minor}.{revision} is not a darknet weights header (expected small non-negative numbers such as 0.2.0); is this a .weights file?");
         var probe = new DarknetWeightsHeader(major, minor, revision, 0);
+        if (length < probe.ByteCount)
+            throw new DarknetWeightsException($"{name}: {length} bytes is too short for a darknet {major}.{minor}.{revision} weights header ({probe.ByteCount} bytes)");
         long seen;
         if (probe.SeenIs64Bit)
         {
@@ -129,14 +139,34 @@ public static class DarknetWeightsFile
         for (int i = 0; i < convs.Count; i++)
         {
             var c = convs[i];
-            float[] biases = ReadFloats(stream, c.Filters);
+            float[] Next(string what, int count, bool nonNegative = false)
+            {
+                long offset = stream.Position;
+                var values = ReadFloats(stream, count);
+                if (!allowNonFinite) CheckValues(values, nonNegative, offset, $"{name}: layer {c.Index} (convolutional, line {c.Line} of {Path.GetFileName(config.Source)}), {what}");
+                return values;
+            }
+            float[] biases = Next(c.BatchNormalize ? "batch-norm shifts" : "biases", c.Filters);
             BatchNormWeights? bn = null;
             if (c.BatchNormalize)
-                bn = new BatchNormWeights(ReadFloats(stream, c.Filters), ReadFloats(stream, c.Filters), ReadFloats(stream, c.Filters));
-            float[] kernel = ReadFloats(stream, checked(c.Filters * inputs[i] * c.Size * c.Size));
+                bn = new BatchNormWeights(Next("batch-norm scales", c.Filters), Next("rolling means", c.Filters), Next("rolling variances", c.Filters, nonNegative: true));
+            float[] kernel = Next("kernel", checked(c.Filters * inputs[i] * c.Size * c.Size));
             layers.Add(new ConvWeights(c.Index, biases, bn, kernel, inputs[i]));
         }
         return new DarknetWeights(header, layers);
+    }
+
+    /// <summary>Refuses a NaN or infinite value (or a negative one where <paramref name="nonNegative"/>), naming its byte offset.</summary>
+    static void CheckValues(float[] values, bool nonNegative, long offset, string where)
+    {
+        int bad = -1, count = 0;
+        for (int k = 0; k < values.Length; k++)
+            if (!float.IsFinite(values[k]) || (nonNegative && values[k] < 0)) { if (bad < 0) bad = k; count++; }
+        if (bad < 0) return;
+        string what = float.IsFinite(values[bad]) ? $"a negative variance ({values[bad]})" : values[bad].ToString(System.Globalization.CultureInfo.InvariantCulture);
+        throw new DarknetWeightsException(
+            $"{where}: value {bad} at byte {offset + 4L * bad:N0} is {what}{(count > 1 ? $" ({count} such values in this array)" : "")}: the file is damaged. " +
+            "Weights like these make every score NaN (no detections); fetch the file again, or read it with allowNonFinite: true to experiment.");
     }
 
     /// <summary>

@@ -42,7 +42,8 @@ public sealed class CheckpointException(string message) : IOException(message);
 public sealed class FaceSwapTrainer : IDisposable
 {
     const int Magic = 0x5346494D; // "MIFS"
-    const int FormatVersion = 2; // 2 added the loss scalers; 1 is still read
+    const int FormatVersion = 3; // 3 added the SHA-256 trailer, 2 the loss scalers; 1 and 2 are still read
+    const int HashBytes = 32;
 
     readonly IReadOnlyList<Mat> _facesA, _facesB;
     readonly TorchSharp.Modules.Adam _optA, _optB;
@@ -125,40 +126,69 @@ public sealed class FaceSwapTrainer : IDisposable
         float StepOne(bool a)
         {
             string which = a ? "A" : "B";
-            // The whole step without oneDNN (see OneDnnTraining): its kernels then do not depend on what else runs.
-            using var kernels = OneDnnTraining ? null : Runtime.TorchRuntime.WithoutOneDnn();
+            if (OneDnnTraining)
+            {
+                if (TryStep(a, out float fast, out _)) return fast;
+                // oneDNN gave non-finite values for this step (see OneDnnTraining); the weights were not touched: the same
+                // batch again on libtorch's own kernels.
+                _oneDnnRetries++;
+            }
+            using var kernels = Runtime.TorchRuntime.WithoutOneDnn();
+            if (TryStep(a, out float value, out bool lossFinite)) return value;
+            throw new TrainingDivergedException(lossFinite
+                ? $"training diverged at step {Iteration + 1}: the gradients of autoencoder {which} are not finite ({Options.Precision}) for a finite loss ({value:0.0000}); the weights were not updated."
+                : $"training diverged at step {Iteration + 1}: loss {which} is {value} ({Options.Precision}); the weights were not updated. " +
+                  "Lower the learning rate, or resume from the last checkpoint.");
+        }
+
+        // One autoencoder's step; false (weights untouched) when the loss or a gradient is not finite.
+        bool TryStep(bool a, out float value, out bool lossFinite)
+        {
             using var scope = torch.NewDisposeScope();
             var (warped, target) = Batch(a, Iteration);
             var optimizer = a ? _optA : _optB;
             optimizer.zero_grad();
             var output = a ? Model.AutoencodeA(warped) : Model.AutoencodeB(warped);
+            if (OutputHook is { } hook) output = hook(output);
             var loss = (output - target).abs().mean();                       // float32 in every precision
-            float value = loss.item<float>();
-            if (!float.IsFinite(value))
-                throw new TrainingDivergedException($"training diverged at step {Iteration + 1}: loss {which} is {value} ({Options.Precision}); the weights were not updated. " +
-                                                    "Lower the learning rate, or resume from the last checkpoint.");
+            value = loss.item<float>();
+            lossFinite = float.IsFinite(value);
+            if (!lossFinite) return false;
             try
             {
                 if (!(a ? _scalerA : _scalerB).BackwardAndStep(loss, optimizer, a ? _paramsA : _paramsB)) skipped++;
-                return value;
+                return true;
             }
             catch (NonFiniteGradientException)
             {
-                throw new TrainingDivergedException($"training diverged at step {Iteration + 1}: the gradients of autoencoder {which} are not finite " +
-                                                    $"({Options.Precision}) for a finite loss ({value:0.0000}); the weights were not updated.");
+                optimizer.zero_grad();
+                return false;
             }
         }
     }
 
+    int _oneDnnRetries;
+
+    /// <summary>Tests only: applied to each autoencoder output before the loss (to make a step non-finite on purpose).</summary>
+    internal Func<Tensor, Tensor>? OutputHook { get; set; }
+
     /// <summary>
-    /// Whether training steps may use oneDNN (default false). On this project's CPU (AMD EPYC, AVX-512 with BF16, 2
-    /// threads), libtorch 2.10's oneDNN convolution backward returns non-finite gradients for a finite loss — in 1 of
-    /// ~30 passes with one training in the process, in most passes with two at once — and never with oneDNN turned off or
-    /// limited to SSE4.1 (<c>DNNL_MAX_CPU_ISA=SSE41</c>). So a training step (forward and backward, so that its kernels
-    /// and results never depend on what other threads do) runs without it; conversion, previews and detection keep it.
-    /// The price is speed: the chapter's model at batch 16 trains at ≈ 2.3 samples/s instead of ≈ 11 here.
+    /// Steps (per autoencoder) that oneDNN computed with a non-finite loss or gradient and that were computed again
+    /// without it (see <see cref="OneDnnTraining"/>).
     /// </summary>
-    public static bool OneDnnTraining { get; set; }
+    public int OneDnnRetries => _oneDnnRetries;
+
+    /// <summary>
+    /// Whether training steps use oneDNN (default true: ≈ 4–5× faster here). An earlier investigation on this project's
+    /// CPU (AMD EPYC, AVX-512 with BF16, 2 threads) saw libtorch's oneDNN convolution backward return non-finite
+    /// gradients for a finite loss — in 1 of ~30 steps, most steps with two trainings at once — and never with oneDNN off.
+    /// Most of it was TorchSharp's finalizer-freed implicit Scalars (gone: see <c>Runtime.Scalars</c>); afterwards 1 of 60
+    /// steps of two concurrent trainings, 0 of 120 single-training steps (fp32 and bf16, cores busy). For what may remain,
+    /// a step whose loss or gradients come out non-finite with oneDNN is computed again without it (the weights are only
+    /// updated by a finite step; <see cref="OneDnnRetries"/> counts these); only if that is non-finite too does training
+    /// stop (<see cref="TrainingDivergedException"/>). False: every step without oneDNN (slow, and the same on any CPU).
+    /// </summary>
+    public static bool OneDnnTraining { get; set; } = true;
 
     /// <summary>
     /// Trains for <paramref name="iterations"/> more steps. With <paramref name="checkpointPath"/>, writes a checkpoint every
@@ -196,8 +226,15 @@ public sealed class FaceSwapTrainer : IDisposable
             foreach (var (name, p) in Model.named_parameters())
                 if (!torch.isfinite(p).all().item<bool>())
                     throw new TrainingDivergedException($"not writing {path}: weight {name} is not finite at step {Iteration}");
-        using var stream = File.Create(tmp);
-        using var w = new BinaryWriter(stream);
+        using var file = File.Create(tmp);
+        using var stream = new Sha256WriteStream(file);
+        using (var w = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true))
+            WriteBody(w);
+        file.Write(stream.Hash()); // over every byte before it: a flipped bit or a torn copy is refused on load
+    });
+
+    void WriteBody(BinaryWriter w)
+    {
         w.Write(Magic);
         w.Write(FormatVersion);
         var o = Model.Options;
@@ -210,7 +247,7 @@ public sealed class FaceSwapTrainer : IDisposable
         _optB.save_state_dict(w);
         _scalerA.Save(w);
         _scalerB.Save(w);
-    });
+    }
 
     /// <summary>Restores a checkpoint written by <see cref="SaveCheckpoint"/> for a model of the same sizes.</summary>
     public void LoadCheckpoint(string path) => Read(path, Model, (r, version, iteration, history) =>
@@ -222,6 +259,9 @@ public sealed class FaceSwapTrainer : IDisposable
             _scalerA.Load(r);
             _scalerB.Load(r);
         }
+        long end = r.BaseStream.Length - (version >= 3 ? HashBytes : 0);
+        if (r.BaseStream.Position != end)
+            throw new CheckpointException($"{path}: byte {r.BaseStream.Position:N0}: {end - r.BaseStream.Position:N0} bytes after the end of the checkpoint (trailing data, or two files joined)");
         Iteration = iteration;
         _history.Clear();
         _history.AddRange(history);
@@ -249,13 +289,15 @@ public sealed class FaceSwapTrainer : IDisposable
             if (r.ReadInt32() != Magic) throw new CheckpointException($"{path}: byte 0: not a MovingImages faceswap checkpoint");
             int version = r.ReadInt32();
             if (version is < 1 or > FormatVersion) throw new CheckpointException($"{path}: byte 4: checkpoint format {version}, this build reads 1 to {FormatVersion}");
+            if (version >= 3) VerifyHash(path, stream); // before anything reaches the model
+            long end = stream.Length - (version >= 3 ? HashBytes : 0);
             var saved = new FaceSwapModelOptions(r.ReadInt32(), r.ReadInt32(), r.ReadInt32());
             if (saved != model.Options) throw new CheckpointException($"{path}: the checkpoint is for a model of {saved}, this model is {model.Options}");
             int iteration = r.ReadInt32();
             long at = stream.Position;
             int count = r.ReadInt32();
             int entry = version >= 2 ? 24 : 20;
-            if (count < 0 || count > (stream.Length - stream.Position) / entry)
+            if (count < 0 || count > (end - stream.Position) / entry)
                 throw new CheckpointException($"{path}: byte {at}: {count} history entries do not fit in the file");
             var history = new List<TrainingStep>(count);
             for (int i = 0; i < count; i++)
@@ -265,6 +307,29 @@ public sealed class FaceSwapTrainer : IDisposable
         }
         catch (EndOfStreamException) { throw new CheckpointException($"{path}: truncated at byte {stream.Position:N0}"); }
         catch (InvalidDataException e) { throw new CheckpointException($"{path}: byte {stream.Position:N0}: {e.Message}"); }
+    }
+
+    /// <summary>Checks the SHA-256 trailer of a format-3 checkpoint against every byte before it; leaves the stream at byte 8.</summary>
+    static void VerifyHash(string path, FileStream stream)
+    {
+        long body = stream.Length - HashBytes;
+        if (body < 8) throw new CheckpointException($"{path}: truncated at byte {stream.Length:N0} (no room for its checksum)");
+        using var sha = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        stream.Position = 0;
+        var buffer = new byte[1 << 20];
+        for (long left = body; left > 0;)
+        {
+            int n = stream.Read(buffer, 0, (int)Math.Min(buffer.Length, left));
+            if (n <= 0) throw new EndOfStreamException();
+            sha.AppendData(buffer, 0, n);
+            left -= n;
+        }
+        var stored = new byte[HashBytes];
+        stream.ReadExactly(stored);
+        if (!sha.GetHashAndReset().AsSpan().SequenceEqual(stored))
+            throw new CheckpointException($"{path}: the checksum does not match its {body:N0} bytes: the file is damaged (truncated, a changed byte, or data appended); " +
+                                          "use an earlier checkpoint or train again");
+        stream.Position = 8;
     }
 
     /// <summary>

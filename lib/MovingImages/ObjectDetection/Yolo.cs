@@ -44,6 +44,7 @@ public sealed class Yolo : IDisposable
     public static Yolo Load(string cfgPath, string weightsPath, string? namesPath = null, Device? device = null)
     {
         var config = DarknetConfig.Load(cfgPath);
+        config.WarnOnce(Console.Error);
         var weights = DarknetWeightsFile.Read(weightsPath, config);
         ClassNames? names = null;
         if (namesPath != null)

@@ -105,6 +105,40 @@ public class DarknetWeightsTests
         Assert.Contains("too short", tooShort.Message);
     }
 
+    [Theory]
+    [InlineData(16)]
+    [InlineData(19)]
+    public void A_file_shorter_than_its_header_names_the_file(int length)
+    {
+        var config = SyntheticModels.Get("yolov3-tiny.cfg").Config;
+        var path = WriteBytes(ValidTinyFile()[..length]); // version 0.2.0 promises a 20-byte header
+        var e = Assert.Throws<DarknetWeightsException>(() => DarknetWeightsFile.Read(path, config));
+        Assert.Contains(path, e.Message);
+        Assert.Contains($"{length} bytes is too short for a darknet 0.2.0 weights header (20 bytes)", e.Message);
+    }
+
+    [Fact]
+    public void Non_finite_values_are_refused_with_layer_line_and_byte_offset_unless_allowed()
+    {
+        var config = SyntheticModels.Get("yolov3-tiny.cfg").Config;
+        var bytes = ValidTinyFile();
+        var first = config.ConvolutionalLayers[0];                       // batch-normalised: shifts, scales, means, variances, kernel
+        int kernelStart = 20 + 4 * 4 * first.Filters;
+        for (int k = 0; k < 100; k++) BitConverter.GetBytes(k % 2 == 0 ? float.NaN : float.PositiveInfinity).CopyTo(bytes, kernelStart + 40 + 4 * k);
+        var path = WriteBytes(bytes);
+        var e = Assert.Throws<DarknetWeightsException>(() => DarknetWeightsFile.Read(path, config));
+        Assert.Contains($"layer 0 (convolutional, line {first.Line} of yolov3-tiny.cfg), kernel: value 10 at byte {kernelStart + 40:N0} is NaN (100 such values", e.Message);
+        Assert.Contains(path, e.Message);
+        var allowed = DarknetWeightsFile.Read(path, config, allowNonFinite: true);  // for experiments
+        Assert.True(float.IsNaN(allowed.Layers[0].Kernel[10]));
+
+        var negative = ValidTinyFile();
+        int variances = 20 + 4 * 3 * first.Filters;
+        BitConverter.GetBytes(-0.5f).CopyTo(negative, variances + 4 * 3);
+        var v = Assert.Throws<DarknetWeightsException>(() => DarknetWeightsFile.Read(WriteBytes(negative), config));
+        Assert.Contains($"rolling variances: value 3 at byte {variances + 12:N0} is a negative variance (-0.5)", v.Message);
+    }
+
     [Fact]
     public void Old_header_with_32_bit_seen_round_trips()
     {

@@ -177,6 +177,56 @@ public class FaceSwapTrainerTests(ITestOutputHelper output)
         Assert.Equal(good, File.ReadAllBytes(checkpoint)); // the earlier checkpoint is untouched
     }
 
+    /// <summary>Zero in the forward pass, NaN in the backward one (0 · ∞ at √|0|): poisons every gradient upstream.</summary>
+    static torch.Tensor NaNGradient(torch.Tensor output)
+    {
+        using var zero = 0f.ToScalar();
+        return output.add((output - output.detach()).abs().sqrt().mul(zero));
+    }
+
+    [Fact]
+    public void A_step_that_oneDNN_made_non_finite_is_computed_again_without_it_and_matches_a_run_without_oneDNN()
+    {
+        Assert.True(FaceSwapTrainer.OneDnnTraining, "oneDNN is the default for training");
+        var options = new TrainingOptions(BatchSize: 4, LearningRate: 1e-3, Seed: 5);
+        torch.random.manual_seed(6);
+        using var model = new FaceSwapModel(Small);
+        using var trainer = new FaceSwapTrainer(model, TrainingFaces.A, TrainingFaces.B, options, torch.CPU);
+        var before = model.parameters().Select(p => p.clone()).ToArray();
+        // as the oneDNN fault did: non-finite gradients for a finite loss, only while oneDNN is on
+        trainer.OutputHook = o => MovingImages.Runtime.TorchRuntime.OneDnnEnabled ? NaNGradient(o) : o;
+        var step = trainer.Step();
+        Assert.True(float.IsFinite(step.LossA) && float.IsFinite(step.LossB));
+        Assert.Equal(2, trainer.OneDnnRetries);                                                           // A's and B's
+        Assert.True(MovingImages.Runtime.TorchRuntime.OneDnnEnabled, "oneDNN is back on after the retry");
+        Assert.All(model.parameters(), p => Assert.True(torch.isfinite(p).all().item<bool>()));
+        Assert.Contains(model.parameters().Zip(before), p => !Same(p.First, p.Second));  // the step was taken
+
+        // the retried step is the step a run without oneDNN takes
+        torch.random.manual_seed(6);
+        using var reference = new FaceSwapModel(Small);
+        using var plain = new FaceSwapTrainer(reference, TrainingFaces.A, TrainingFaces.B, options, torch.CPU);
+        using (MovingImages.Runtime.TorchRuntime.WithoutOneDnn())
+        {
+            plain.Step();
+        }
+        Assert.All(model.parameters().Zip(reference.parameters()), p => Assert.True(Same(p.First, p.Second), "retried step differs from a step without oneDNN"));
+    }
+
+    [Fact]
+    public void Gradients_that_stay_non_finite_without_oneDNN_stop_training_and_leave_the_weights()
+    {
+        torch.random.manual_seed(6);
+        using var model = new FaceSwapModel(Small);
+        using var trainer = new FaceSwapTrainer(model, TrainingFaces.A, TrainingFaces.B, new TrainingOptions(BatchSize: 4, LearningRate: 1e-3), torch.CPU);
+        var before = model.parameters().Select(p => p.clone()).ToArray();
+        trainer.OutputHook = NaNGradient;
+        var e = Assert.Throws<TrainingDivergedException>(() => trainer.Step());
+        Assert.Contains("step 1: the gradients of autoencoder A are not finite (Float32) for a finite loss", e.Message);
+        Assert.Equal(0, trainer.Iteration);
+        Assert.All(model.parameters().Zip(before), p => Assert.True(Same(p.First, p.Second), "weights changed"));
+    }
+
     [Fact]
     public void Training_lowers_both_losses_and_updates_the_shared_encoder()
     {
@@ -199,6 +249,43 @@ public class FaceSwapTrainerTests(ITestOutputHelper output)
         using var preview = trainer.Preview(2);
         Assert.Equal((3 * 32, 4 * 32), (preview.Cols, preview.Rows));
         Assert.True(trainer.LossChart().GetImageBytes(300, 200, ScottPlot.ImageFormat.Png).Length > 1000);
+    }
+
+    [Fact]
+    public void A_checkpoint_with_a_flipped_bit_or_appended_bytes_is_refused_before_the_model_changes()
+    {
+        string path = Path.Combine(TestData.NewTempDir("ckpt-integrity"), "model.ckpt");
+        var options = new TrainingOptions(BatchSize: 4, LearningRate: 1e-3);
+        torch.random.manual_seed(4);
+        using var model = new FaceSwapModel(Small);
+        using var trainer = new FaceSwapTrainer(model, TrainingFaces.A, TrainingFaces.B, options, torch.CPU);
+        trainer.Train(2);
+        trainer.SaveCheckpoint(path);
+        var good = File.ReadAllBytes(path);
+
+        torch.random.manual_seed(5);
+        using var other = new FaceSwapModel(Small);
+        using var loader = new FaceSwapTrainer(other, TrainingFaces.A, TrainingFaces.B, options, torch.CPU);
+        var before = other.parameters().Select(p => p.clone()).ToArray();
+        foreach (int at in new[] { 40, good.Length / 2, good.Length - 40 })  // a stored loss, a weight, the optimiser state
+        {
+            var flipped = (byte[])good.Clone();
+            flipped[at] ^= 0x10;
+            File.WriteAllBytes(path, flipped);
+            var e = Assert.Throws<CheckpointException>(() => loader.LoadCheckpoint(path));
+            Assert.Contains("the checksum does not match", e.Message);
+            Assert.Contains(path, e.Message);
+            Assert.All(other.parameters().Zip(before), p => Assert.True(Same(p.First, p.Second), "a refused checkpoint changed the model"));
+            Assert.Throws<CheckpointException>(() => FaceSwapTrainer.LoadWeights(path, other));
+        }
+        File.WriteAllBytes(path, [.. good, 1, 2, 3, 4]);
+        Assert.Throws<CheckpointException>(() => loader.LoadCheckpoint(path));
+        Assert.Equal(0, loader.Iteration);
+
+        File.WriteAllBytes(path, good);
+        loader.LoadCheckpoint(path);
+        Assert.Equal(2, loader.Iteration);
+        Assert.All(other.parameters().Zip(model.parameters()), p => Assert.True(Same(p.First, p.Second)));
     }
 
     [Fact]

@@ -36,7 +36,7 @@ public class IdentityTransferTests(ITestOutputHelper output)
         var b = faceit.LoadFaces("man");
         torch.random.manual_seed(7);
         using var model = new FaceSwapModel(new FaceSwapModelOptions(64, 256, 32));
-        using var trainer = new FaceSwapTrainer(model, a, b, new TrainingOptions(BatchSize: 8, LearningRate: 3e-4), torch.CPU); // fp32: training runs without oneDNN (FaceSwapTrainer.OneDnnTraining), where bf16 has only slow kernels
+        using var trainer = new FaceSwapTrainer(model, a, b, new TrainingOptions(BatchSize: 8, LearningRate: 3e-4), torch.CPU);
         var start = probe.Measure(model);
         trainer.Train(900);
         var end = probe.Measure(model);

@@ -1,0 +1,44 @@
+using MovingImages.Darknet;
+
+namespace MovingImages.Tests.Cli;
+
+/// <summary>Users' damaged or odd files, through the real command line: one clear line, never a stack trace.</summary>
+public class BadInputCliTests
+{
+    [Fact]
+    public void An_unused_cfg_key_is_warned_once_with_file_and_line_as_darknet_does()
+    {
+        var dir = TestData.NewTempDir("cfg-unused");
+        var lines = File.ReadAllLines(TestData.Cfg("yolov3-tiny.cfg")).ToList();
+        int maxpool = lines.FindIndex(l => l.Trim() == "[maxpool]");
+        lines.Insert(maxpool + 1, "foo=bar");
+        string cfg = Path.Combine(dir, "odd.cfg");
+        File.WriteAllLines(cfg, lines);
+        var (_, _, weights) = SyntheticModels.Get("yolov3-tiny.cfg");   // maxpool has no weights: they still fit
+        var (code, _, stderr) = Notebooks.CliProcess.Run(["locate", TestData.Image("dog.jpg"), "--cfg", cfg, "--weights", weights,
+            "--names", TestData.CocoNames, "--out", Path.Combine(dir, "dog.jpg")], TimeSpan.FromMinutes(2));
+        Assert.True(code == 0, stderr);
+        string expected = $"warning: {cfg}:{maxpool + 2}: [maxpool] key 'foo' is not used";
+        Assert.Single(stderr.Split('\n'), l => l.Trim() == expected);
+    }
+
+    [Fact]
+    public void Weights_with_NaN_are_refused_in_one_line_with_layer_and_byte()
+    {
+        var (config, _, good) = SyntheticModels.Get("yolov3-tiny.cfg");
+        var bytes = File.ReadAllBytes(good);
+        int kernelStart = 20 + 4 * 4 * config.ConvolutionalLayers[0].Filters;
+        for (int k = 0; k < 1000; k++) BitConverter.GetBytes(float.NaN).CopyTo(bytes, kernelStart + 4 * k);
+        var dir = TestData.NewTempDir("nan-weights");
+        string weights = Path.Combine(dir, "nan.weights");
+        File.WriteAllBytes(weights, bytes);
+        var (code, stdout, stderr) = Notebooks.CliProcess.Run(["locate", TestData.Image("dog.jpg"), "--cfg", TestData.Cfg("yolov3-tiny.cfg"), "--weights", weights,
+            "--names", TestData.CocoNames, "--out", Path.Combine(dir, "dog.jpg")], TimeSpan.FromMinutes(2));
+        Assert.Equal(1, code);                                            // was: "0 objects", exit 0
+        Assert.Contains($"{weights}: layer 0 (convolutional, line", stderr);
+        Assert.Contains($"kernel: value 0 at byte {kernelStart:N0} is NaN", stderr);
+        Assert.DoesNotContain("   at ", stderr);                          // no stack trace
+        Assert.False(File.Exists(Path.Combine(dir, "dog.jpg")));
+        Assert.DoesNotContain("objects", stdout);
+    }
+}
