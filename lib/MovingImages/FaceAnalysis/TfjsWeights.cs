@@ -46,18 +46,18 @@ public sealed class TfjsWeights : IDisposable
                 foreach (var group in doc.RootElement.EnumerateArray())
                 {
                     var paths = group.GetProperty("paths").EnumerateArray().Select(p => p.GetString()!).ToArray();
-                    var bytes = paths.SelectMany(p =>
-                    {
-                        string shard = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(manifestPath))!, p);
-                        if (!File.Exists(shard)) throw new FileNotFoundException($"{name}: shard {p} not found next to the manifest", shard);
-                        return File.ReadAllBytes(shard);
-                    }).ToArray();
+                    var bytes = paths.SelectMany(p => File.ReadAllBytes(ShardPath(manifestPath, name, p))).ToArray();
                     int offset = 0;
                     foreach (var w in group.GetProperty("weights").EnumerateArray())
                     {
                         string tensorName = w.GetProperty("name").GetString()!;
                         long[] shape = w.GetProperty("shape").EnumerateArray().Select(d => d.GetInt64()).ToArray();
-                        long count = shape.Aggregate(1L, (a, b) => a * b);
+                        if (shape.Any(d => d < 1))
+                            throw new TfjsWeightsException($"{name}: tensor '{tensorName}' has shape [{string.Join(",", shape)}]; every dimension must be at least 1");
+                        long count = 1;
+                        foreach (long d in shape)
+                            if ((count *= d) > bytes.Length)
+                                throw new TfjsWeightsException($"{name}: tensor '{tensorName}' [{string.Join(",", shape)}] has more values than its shards have bytes ({bytes.Length:N0})");
                         string dtype = w.GetProperty("dtype").GetString()!;
                         if (dtype is not ("float32" or "int32")) throw new TfjsWeightsException($"{name}: tensor '{tensorName}' has dtype '{dtype}'; expected float32 or int32");
                         float[] values;
@@ -76,9 +76,13 @@ public sealed class TfjsWeights : IDisposable
                                 for (int i = 0; i < count; i++) values[i] = (float)BitConverter.ToHalf(bytes, offset + 2 * i);
                             else
                             {
-                                float scale = (float)q.GetProperty("scale").GetDouble(), min = (float)q.GetProperty("min").GetDouble();
+                                double scale = q.GetProperty("scale").GetDouble(), min = q.GetProperty("min").GetDouble();
+                                double top = min + scale * (size == 1 ? 255 : 65535);
+                                if (!(scale > 0) || !double.IsFinite(min) || !double.IsFinite(top) || Math.Max(Math.Abs(min), Math.Abs(top)) > MaxQuantizedMagnitude)
+                                    throw new TfjsWeightsException($"{name}: tensor '{tensorName}' has quantization scale {scale} and min {min} (values {min:G4} to {top:G4}); " +
+                                                                   $"expected a positive scale and values within ±{MaxQuantizedMagnitude:N0} (a trained network's weights)");
                                 for (int i = 0; i < count; i++)
-                                    values[i] = (size == 1 ? bytes[offset + i] : BitConverter.ToUInt16(bytes, offset + 2 * i)) * scale + min;
+                                    values[i] = (float)((size == 1 ? bytes[offset + i] : BitConverter.ToUInt16(bytes, offset + 2 * i)) * scale + min);
                             }
                             offset += (int)(count * size);
                         }
@@ -91,6 +95,9 @@ public sealed class TfjsWeights : IDisposable
                             else Buffer.BlockCopy(bytes, offset, values, 0, (int)(count * 4));
                             offset += (int)(count * 4);
                         }
+                        int bad = Array.FindIndex(values, v => !float.IsFinite(v));
+                        if (bad >= 0)
+                            throw new TfjsWeightsException($"{name}: tensor '{tensorName}' value {bad} is {values[bad]}: the shard is damaged; run `movingimages fetch faces` again");
                         tensors[tensorName] = torch.tensor(values, shape);
                     }
                     if (offset != bytes.Length)
@@ -109,6 +116,25 @@ public sealed class TfjsWeights : IDisposable
             }
             return new TfjsWeights(manifestPath, tensors);
         }
+    }
+
+    /// <summary>Largest weight magnitude a quantized tensor may decode to.</summary>
+    const double MaxQuantizedMagnitude = 10_000;
+
+    /// <summary>
+    /// A shard's path: relative to the manifest's folder and inside it (a manifest from the web must not make us read
+    /// <c>../../etc/passwd</c> or an absolute path as weights).
+    /// </summary>
+    static string ShardPath(string manifestPath, string name, string? relative)
+    {
+        string folder = Path.GetDirectoryName(Path.GetFullPath(manifestPath))!;
+        if (string.IsNullOrEmpty(relative) || Path.IsPathRooted(relative))
+            throw new TfjsWeightsException($"{name}: shard path '{relative}' must be a file name relative to the manifest's folder");
+        string shard = Path.GetFullPath(Path.Combine(folder, relative));
+        if (!shard.StartsWith(folder + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+            throw new TfjsWeightsException($"{name}: shard path '{relative}' points outside the manifest's folder {folder}");
+        if (!File.Exists(shard)) throw new FileNotFoundException($"{name}: shard {relative} not found next to the manifest", shard);
+        return shard;
     }
 
     static void Need(byte[] bytes, int offset, long length, string file, string tensor, long[] shape)

@@ -55,6 +55,42 @@ public class TfjsWeightsTests
         Assert.Contains("do not match", e.Message);
     }
 
+    static string Damage(string manifest, Action<JsonNode> change)
+    {
+        var json = JsonNode.Parse(File.ReadAllText(manifest))!;
+        change(json);
+        File.WriteAllText(manifest, json.ToJsonString());
+        return Assert.Throws<TfjsWeightsException>(() => TfjsWeights.Load(manifest)).Message;
+    }
+
+    [Fact]
+    public void Negative_or_zero_dimensions_are_rejected_before_allocating()
+    {
+        var (manifest, _) = Copy();
+        Assert.Contains("tensor 'conv0/bias' has shape [-3]; every dimension must be at least 1", Damage(manifest, j => j[0]!["weights"]![1]!["shape"] = new JsonArray(-3))); // was OverflowException, exit 134
+        Assert.Contains("has shape [16,0]", Damage(manifest, j => j[0]!["weights"]![1]!["shape"] = new JsonArray(16, 0)));
+        Assert.Contains("has more values than its shards have bytes", Damage(manifest, j => j[0]!["weights"]![1]!["shape"] = new JsonArray(1 << 30, 1 << 30, 1 << 30)));
+    }
+
+    [Fact]
+    public void Shard_paths_must_stay_in_the_manifests_folder()
+    {
+        var (manifest, _) = Copy();
+        Assert.Contains("points outside the manifest's folder", Damage(manifest, j => j[0]!["paths"] = new JsonArray("../../../../../../etc/hostname")));
+        Assert.Contains("must be a file name relative to the manifest's folder", Damage(manifest, j => j[0]!["paths"] = new JsonArray("/etc/passwd")));
+    }
+
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(-1.0)]
+    [InlineData(1e308)]
+    public void Insane_quantization_scales_are_rejected(double scale)
+    {
+        var (manifest, _) = Copy();
+        string message = Damage(manifest, j => j[0]!["weights"]![0]!["quantization"]!["scale"] = scale);
+        Assert.Contains("'conv0/filters'", message);                                 // was "845 faces"
+    }
+
     [Fact]
     public void An_unknown_dtype_is_rejected()
     {
