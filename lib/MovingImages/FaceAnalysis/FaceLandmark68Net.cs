@@ -43,8 +43,8 @@ public sealed class FaceLandmark68Net : IDisposable
     /// <summary>Loads the weights from face-api's model folder.</summary>
     public static FaceLandmark68Net Load(string modelDirectory, Device? device = null)
     {
-        using var weights = TfjsWeights.Load(Path.Combine(modelDirectory, ManifestName));
-        return new FaceLandmark68Net(weights, device ?? Runtime.TorchRuntime.DefaultDevice);
+        var on = device ?? Runtime.TorchRuntime.DefaultDevice;
+        return TfjsWeights.Build(Path.Combine(modelDirectory, ManifestName), w => new FaceLandmark68Net(w, on), n => n.Forward(torch.zeros(1, 3, InputSize, InputSize, device: n.Device)));
     }
 
     /// <summary>The 68 landmarks of the face in <paramref name="box"/> (a detection box in image pixels), in image pixels.</summary>

@@ -47,8 +47,8 @@ public sealed class FaceRecognitionNet : IDisposable
     /// <summary>Loads the weights from face-api's model folder.</summary>
     public static FaceRecognitionNet Load(string modelDirectory, Device? device = null)
     {
-        using var weights = TfjsWeights.Load(Path.Combine(modelDirectory, ManifestName));
-        return new FaceRecognitionNet(weights, device ?? Runtime.TorchRuntime.DefaultDevice);
+        var on = device ?? Runtime.TorchRuntime.DefaultDevice;
+        return TfjsWeights.Build(Path.Combine(modelDirectory, ManifestName), w => new FaceRecognitionNet(w, on), n => n.Forward(torch.zeros(1, 3, InputSize, InputSize, device: n.Device)));
     }
 
     /// <summary>The descriptor of the face with these landmarks (cut out at face-api's dlib alignment box).</summary>

@@ -70,8 +70,8 @@ public sealed class SsdMobilenetv1 : IDisposable
     /// <summary>Loads the weights from face-api's model folder.</summary>
     public static SsdMobilenetv1 Load(string modelDirectory, Device? device = null)
     {
-        using var weights = TfjsWeights.Load(Path.Combine(modelDirectory, ManifestName));
-        return new SsdMobilenetv1(weights, device ?? Runtime.TorchRuntime.DefaultDevice);
+        var on = device ?? Runtime.TorchRuntime.DefaultDevice;
+        return TfjsWeights.Build(Path.Combine(modelDirectory, ManifestName), w => new SsdMobilenetv1(w, on), n => n.Forward(torch.zeros(1, 3, InputSize, InputSize, device: n.Device)));
     }
 
     /// <summary>Finds faces in an 8-bit BGR image, highest score first.</summary>

@@ -118,6 +118,32 @@ public sealed class TfjsWeights : IDisposable
         }
     }
 
+    /// <summary>
+    /// Builds a network from the manifest at <paramref name="manifestPath"/> and runs it once on zeros
+    /// (<paramref name="dryRun"/>), so that tensors of the right size but the wrong shape (two dimensions swapped, a
+    /// layer from another model) fail here, as one <see cref="TfjsWeightsException"/> naming the file, instead of deep
+    /// inside libtorch at the first image.
+    /// </summary>
+    internal static T Build<T>(string manifestPath, Func<TfjsWeights, T> create, Action<T> dryRun) where T : class, IDisposable
+    {
+        using var weights = Load(manifestPath);
+        T? network = null;
+        try
+        {
+            network = create(weights);
+            using (torch.NewDisposeScope())
+            using (torch.no_grad())
+                dryRun(network);
+            return network;
+        }
+        catch (Exception e) when (e is System.Runtime.InteropServices.ExternalException or ArgumentException or InvalidOperationException or IndexOutOfRangeException)
+        {
+            network?.Dispose();
+            string first = e.Message.Split('\n', 2)[0].Trim();
+            throw new TfjsWeightsException($"{Path.GetFileName(manifestPath)}: its tensors do not fit the {typeof(T).Name} network (dimensions swapped, or a layer of another model?): {first}");
+        }
+    }
+
     /// <summary>Largest weight magnitude a quantized tensor may decode to.</summary>
     const double MaxQuantizedMagnitude = 10_000;
 

@@ -54,8 +54,8 @@ public sealed class TinyFaceDetector : IDisposable
     /// <summary>Loads the weights from face-api's model folder (<c>weights/face-api</c> after <c>movingimages fetch faces</c>).</summary>
     public static TinyFaceDetector Load(string modelDirectory, Device? device = null)
     {
-        using var weights = TfjsWeights.Load(Path.Combine(modelDirectory, ManifestName));
-        return new TinyFaceDetector(weights, device ?? Runtime.TorchRuntime.DefaultDevice);
+        var on = device ?? Runtime.TorchRuntime.DefaultDevice;
+        return TfjsWeights.Build(Path.Combine(modelDirectory, ManifestName), w => new TinyFaceDetector(w, on), n => n.Forward(torch.zeros(1, 3, 128, 128, device: n.Device)));
     }
 
     /// <summary>Finds faces in an 8-bit BGR image, highest score first.</summary>

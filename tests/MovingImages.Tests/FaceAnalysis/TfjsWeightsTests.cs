@@ -73,6 +73,22 @@ public class TfjsWeightsTests
     }
 
     [Fact]
+    public void Swapped_dimensions_of_the_same_size_fail_at_load_naming_the_file()
+    {
+        var (manifest, _) = Copy();
+        var json = JsonNode.Parse(File.ReadAllText(manifest))!;
+        var pointwise = json[0]!["weights"]!.AsArray().Single(w => w!["name"]!.GetValue<string>() == "conv1/pointwise_filter")!;
+        var shape = pointwise["shape"]!.AsArray().Select(d => d!.GetValue<long>()).ToArray();  // [1,1,16,32]
+        pointwise["shape"] = new JsonArray(shape[0], shape[1], shape[3], shape[2]);           // same byte count
+        File.WriteAllText(manifest, json.ToJsonString());
+        using (TfjsWeights.Load(manifest)) { }                                              // the file itself adds up
+        var e = Assert.Throws<TfjsWeightsException>(() => TinyFaceDetector.Load(Path.GetDirectoryName(manifest)!));
+        Assert.StartsWith($"{TinyFaceDetector.ManifestName}: its tensors do not fit the TinyFaceDetector network", e.Message);
+        Assert.DoesNotContain("\n", e.Message);                                             // one line, no C++ frames
+        using var good = TinyFaceDetector.Load(FaceModels.Directory);                         // the real one passes the same check
+    }
+
+    [Fact]
     public void Shard_paths_must_stay_in_the_manifests_folder()
     {
         var (manifest, _) = Copy();
