@@ -25,7 +25,12 @@ public static class CliApp
             FakeVideoCommand.Create(io),
             SoakCommand.Create(io),
         };
-        var config = new InvocationConfiguration { Output = io.Out, Error = io.Err, EnableDefaultExceptionHandler = false };
+        // Ctrl+C cancels the command's token; the command then finishes its outputs (a playable video, the checkpoint at
+        // the step reached). System.CommandLine's default gives it 2 s before returning 130 regardless, which cut those off.
+        var config = new InvocationConfiguration
+        {
+            Output = io.Out, Error = io.Err, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = ShutdownGrace,
+        };
         try
         {
             return await root.Parse(args).InvokeAsync(config, cancellationToken);
@@ -41,6 +46,9 @@ public static class CliApp
             return 130;
         }
     }
+
+    /// <summary>How long a command may take to finish its outputs after Ctrl+C (saving a large checkpoint takes seconds).</summary>
+    public static TimeSpan ShutdownGrace { get; } = TimeSpan.FromSeconds(60);
 
     /// <summary>Errors the user can cause and fix (bad file, wrong weights, bad option): a message, not a stack trace.</summary>
     internal static bool IsUserError(Exception e) => e is FileNotFoundException or DirectoryNotFoundException or DarknetConfigException

@@ -64,7 +64,7 @@ internal static class LocateCommand
             string target = parse.GetValue(outPath) ?? Path.Combine("out", SafeName(path) + ".annotated.mp4");
             var stats = await LocateVideoAsync(io, yolo, path, target, pipelineOptions, jsonWanted, jsonFile, parse.GetValue(show), parse.GetValue(folderFps), ct);
             if (parse.GetValue(statsFile) is { } statsPath) AtomicFile.Write(statsPath, tmp => File.WriteAllText(tmp, stats.ToJson()));
-            return stats.FramesOut > 0 ? 0 : 1;
+            return stats.Cancelled ? 130 : stats.FramesOut > 0 ? 0 : 1; // 130: stopped by Ctrl+C, outputs finished
         });
         return command;
     }
@@ -140,9 +140,12 @@ internal static class LocateCommand
                 stats = await pipeline.RunAsync(progress, ct);
             }
             io.Err.WriteLine(stats.ToString());
+            string written = video.WrittenPath;
             if (!stats.Complete && ct.IsCancellationRequested)
-                io.Err.WriteLine($"cancelled after {stats.FramesOut} frames; {target} holds them and is playable.");
-            io.Err.WriteLine($"wrote {target} ({stats.FramesOut} frames; audio: {video.AudioStatus})" + (jsonFile != null ? $" and {jsonFile}" : ""));
+                io.Err.WriteLine(written == video.Path
+                    ? $"cancelled after {stats.FramesOut} frames; {written} holds them and is playable."
+                    : $"cancelled after {stats.FramesOut} frames; {written} holds them and is playable; the earlier {video.Path} is kept as it was.");
+            io.Err.WriteLine($"wrote {written} ({stats.FramesOut} frames; audio: {video.AudioStatus})" + (jsonFile != null ? $" and {jsonFile}" : ""));
             return stats;
         }
         finally

@@ -52,7 +52,9 @@ public sealed class VideoFileSink(string path, string? audioSource = null) : IFr
             _ => throw new ArgumentException($"{Path}: unsupported video extension '{ext}'; use .mp4 or .avi"),
         };
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
+        RemoveStalePartials(Path);
         _tmp = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(Path)!, $".{System.IO.Path.GetFileNameWithoutExtension(Path)}.{Environment.ProcessId}.partial{ext}");
+        WrittenPath = Path;
         if (PreferH264 && ext is ".mp4" or ".mkv" && info.Width % 2 == 0 && info.Height % 2 == 0 && Ffmpeg.IsAvailable)
         {
             _ffmpeg = new FfmpegPipeWriter(_tmp, info.Width, info.Height, info.Fps);
@@ -67,6 +69,45 @@ public sealed class VideoFileSink(string path, string? audioSource = null) : IFr
             _writer = null;
             throw new IOException($"{Path}: OpenCV cannot write this video (codec {fourcc} in {ext} unavailable?)");
         }
+    }
+
+    /// <summary>
+    /// Where the video went: <see cref="Path"/>, or — for a cancelled run when <see cref="Path"/> already held a video —
+    /// <see cref="PartialPath"/> beside it, so that the earlier, complete video is kept.
+    /// </summary>
+    public string WrittenPath { get; private set; } = System.IO.Path.GetFullPath(path);
+
+    /// <summary>Where a stopped run's frames go when the target exists: <c>name.partial.ext</c>.</summary>
+    public static string PartialPath(string path) =>
+        System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!,
+            $"{System.IO.Path.GetFileNameWithoutExtension(path)}.partial{System.IO.Path.GetExtension(path)}");
+
+    /// <summary>
+    /// Deletes <c>.name.PID.partial.ext</c> files that killed runs (SIGKILL, power loss) left beside
+    /// <paramref name="path"/>, when process PID is gone.
+    /// </summary>
+    internal static void RemoveStalePartials(string path)
+    {
+        string dir = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!;
+        string prefix = $".{System.IO.Path.GetFileNameWithoutExtension(path)}.", suffix = $".partial{System.IO.Path.GetExtension(path)}";
+        foreach (var file in Directory.EnumerateFiles(dir, prefix + "*" + suffix))
+        {
+            string middle = System.IO.Path.GetFileName(file)[prefix.Length..^suffix.Length];
+            if (!int.TryParse(middle, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int pid)) continue;
+            if (pid == Environment.ProcessId || ProcessAlive(pid)) continue;
+            try { File.Delete(file); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+
+    static bool ProcessAlive(int pid)
+    {
+        try
+        {
+            using var p = System.Diagnostics.Process.GetProcessById(pid);
+            return !p.HasExited;
+        }
+        catch (ArgumentException) { return false; }
+        catch (InvalidOperationException) { return false; }
     }
 
     /// <inheritdoc/>
@@ -92,15 +133,17 @@ public sealed class VideoFileSink(string path, string? audioSource = null) : IFr
         try
         {
             if (completion.FramesWritten == 0) return; // nothing to keep
+            // A stopped run never replaces a finished video: the frames it has go beside it, under a name that says so.
+            if (completion.Cancelled && File.Exists(Path)) WrittenPath = PartialPath(Path);
             if (AudioSource != null && !Ffmpeg.IsAvailable) AudioStatus = "not copied: ffmpeg/ffprobe not found on the PATH";
             else if (AudioSource != null && !Ffmpeg.HasAudio(AudioSource)) AudioStatus = "none in the input";
             else if (AudioSource != null)
             {
-                AtomicFile.Write(Path, muxed => Ffmpeg.MuxAudio(_tmp, AudioSource, muxed, completion.Complete ? null : completion.Duration));
+                AtomicFile.Write(WrittenPath, muxed => Ffmpeg.MuxAudio(_tmp, AudioSource, muxed, completion.Complete ? null : completion.Duration));
                 AudioStatus = "copied";
                 return;
             }
-            File.Move(_tmp, Path, overwrite: true);
+            File.Move(_tmp, WrittenPath, overwrite: true);
         }
         finally
         {

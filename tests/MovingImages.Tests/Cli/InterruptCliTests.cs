@@ -1,0 +1,66 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using OpenCvSharp;
+using Xunit.Abstractions;
+
+namespace MovingImages.Tests.Cli;
+
+/// <summary>Ctrl+C (SIGINT) sent to real child processes: outputs finished, nothing the user had is lost.</summary>
+public class InterruptCliTests(ITestOutputHelper output)
+{
+    [DllImport("libc", SetLastError = true)]
+    static extern int kill(int pid, int signal);
+
+    static string Cli => Path.Combine(AppContext.BaseDirectory, "MovingImages.Cli");
+
+    static int FrameCount(string video)
+    {
+        using var capture = new VideoCapture(video);
+        int n = 0;
+        using var frame = new Mat();
+        while (capture.Read(frame) && !frame.Empty()) n++;
+        return n;
+    }
+
+    [Fact]
+    public void Ctrl_C_during_a_video_keeps_the_earlier_complete_output_and_writes_a_playable_partial_beside_it()
+    {
+        var dir = TestData.NewTempDir("ctrl-c");
+        string target = Path.Combine(dir, "street.mp4");
+        var (_, _, weights) = SyntheticModels.Get("yolov3-tiny.cfg");
+        string[] common = ["locate", TestData.Shared("data", "video", "vtest.avi"), "--cfg", TestData.Cfg("yolov3-tiny.cfg"), "--weights", weights,
+            "--names", TestData.CocoNames, "--out", target, "--size", "320"];
+
+        // yesterday's finished run
+        var (code, _, err) = Notebooks.CliProcess.Run([.. common, "--max-frames", "6"], TimeSpan.FromMinutes(2));
+        Assert.True(code == 0, err);
+        byte[] earlier = File.ReadAllBytes(target);
+        // a temp file a killed run left behind (its process is gone)
+        using (var gone = Process.Start(new ProcessStartInfo("/bin/true")) ?? throw new InvalidOperationException()) { gone.WaitForExit(); File.WriteAllText(Path.Combine(dir, $".street.{gone.Id}.partial.mp4"), "junk"); }
+
+        var psi = new ProcessStartInfo(Cli, common) { RedirectStandardError = true, RedirectStandardOutput = true, WorkingDirectory = dir };
+        using var p = Process.Start(psi)!;
+        var stderr = new System.Text.StringBuilder();
+        var framesSeen = new TaskCompletionSource();
+        p.ErrorDataReceived += (_, e) => { lock (stderr) stderr.AppendLine(e.Data); if (e.Data?.Contains("frames") == true && e.Data.Contains("fps")) framesSeen.TrySetResult(); };
+        p.BeginErrorReadLine();
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        Assert.True(framesSeen.Task.Wait(TimeSpan.FromMinutes(2)), "no progress line: " + stderr);
+        Thread.Sleep(3000);                                                           // a few seconds into the video
+        Assert.False(p.HasExited, "the run ended before it could be interrupted: " + stderr);
+        var sent = Stopwatch.StartNew();
+        Assert.Equal(0, kill(p.Id, 2));
+        Assert.True(p.WaitForExit(TimeSpan.FromSeconds(90)), "did not stop after SIGINT");
+        p.WaitForExit();
+        string log;
+        lock (stderr) log = stderr.ToString();
+        output.WriteLine($"stopped {sent.Elapsed.TotalSeconds:0.0} s after SIGINT, exit {p.ExitCode}\n{log}\n{stdout.Result}");
+
+        Assert.Equal(130, p.ExitCode);
+        Assert.Matches(@"cancelled after \d+ frames; .*street\.partial\.mp4 holds them and is playable; the earlier .*street\.mp4 is kept as it was", log);
+        Assert.Equal(earlier, File.ReadAllBytes(target));                             // was replaced by the partial run
+        int partialFrames = FrameCount(Path.Combine(dir, "street.partial.mp4"));
+        Assert.InRange(partialFrames, 1, 794);
+        Assert.Empty(Directory.GetFiles(dir, ".street.*"));                           // no hidden temp files, the stale one included
+    }
+}
