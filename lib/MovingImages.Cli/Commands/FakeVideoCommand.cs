@@ -111,10 +111,10 @@ internal static class FakeVideoCommand
                     }
                 });
                 if (last != null)
-                    io.Out.WriteLine($"trained to iteration {last.Iteration}: loss A {last.LossA:0.0000}, loss B {last.LossB:0.0000}; checkpoint {faceit.CheckpointPath}" +
+                    io.Out.WriteLine($"{(ct.IsCancellationRequested ? "stopped at" : "trained to")} iteration {last.Iteration}: loss A {last.LossA:0.0000}, loss B {last.LossB:0.0000}; checkpoint {faceit.CheckpointPath}" +
                         (options.PreviewEvery > 0 && File.Exists(faceit.PreviewPath) ? $", preview {faceit.PreviewPath}" : ""));
             }
-            return 0;
+            return ct.IsCancellationRequested ? 130 : 0; // 130: stopped by Ctrl+C, the checkpoint holds the step reached
         });
         command.Subcommands.Add(train);
 

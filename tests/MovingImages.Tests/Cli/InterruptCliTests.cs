@@ -1,5 +1,8 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using MovingImages.FaceSwap;
+using MovingImages.Imaging;
+using MovingImages.Tests.FaceSwap;
 using OpenCvSharp;
 using Xunit.Abstractions;
 
@@ -62,5 +65,42 @@ public class InterruptCliTests(ITestOutputHelper output)
         int partialFrames = FrameCount(Path.Combine(dir, "street.partial.mp4"));
         Assert.InRange(partialFrames, 1, 794);
         Assert.Empty(Directory.GetFiles(dir, ".street.*"));                           // no hidden temp files, the stale one included
+    }
+
+    /// <summary>Starts the CLI, waits for a stderr line containing <paramref name="ready"/>, sends SIGINT; returns exit code, stdout, stderr and seconds to stop.</summary>
+    static (int Code, string Out, string Err, double StopSeconds) Interrupt(string[] args, string ready, string workingDirectory)
+    {
+        var psi = new ProcessStartInfo(Cli, args) { RedirectStandardError = true, RedirectStandardOutput = true, WorkingDirectory = workingDirectory };
+        using var p = Process.Start(psi)!;
+        var stderr = new System.Text.StringBuilder();
+        var seen = new TaskCompletionSource();
+        p.ErrorDataReceived += (_, e) => { lock (stderr) stderr.AppendLine(e.Data); if (e.Data?.Contains(ready) == true) seen.TrySetResult(); };
+        p.BeginErrorReadLine();
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        if (!seen.Task.Wait(TimeSpan.FromMinutes(3))) { p.Kill(true); throw new TimeoutException($"never printed '{ready}': {stderr}"); }
+        Assert.False(p.HasExited, "the run ended before it could be interrupted: " + stderr);
+        var sent = Stopwatch.StartNew();
+        Assert.Equal(0, kill(p.Id, 2));
+        if (!p.WaitForExit(TimeSpan.FromSeconds(90))) { p.Kill(true); throw new TimeoutException("did not stop after SIGINT: " + stderr); }
+        p.WaitForExit();
+        lock (stderr) return (p.ExitCode, stdout.Result, stderr.ToString(), sent.Elapsed.TotalSeconds);
+    }
+
+    [Fact]
+    public void Ctrl_C_during_training_saves_the_checkpoint_at_the_step_reached()
+    {
+        var root = TestData.NewTempDir("ctrl-c-train");
+        foreach (var (person, faces) in new[] { ("a", TrainingFaces.A), ("b", TrainingFaces.B) })
+            for (int i = 0; i < faces.Count; i++) ImageFiles.Write(Path.Combine(root, "data", "processed", person, $"{i}.png"), faces[i]);
+        var (code, stdout, stderr, seconds) = Interrupt(["fakevideo", "train", "--name", "ab", "--person-a", "a", "--person-b", "b", "--root", root,
+            "--size", "16", "--encoder-dim", "16", "--filters", "4", "--batch", "2", "--iterations", "100000"], "iteration 30 ·", root);
+        output.WriteLine($"stopped {seconds:0.0} s after SIGINT, exit {code}\n{stdout}\n{stderr}");
+        Assert.Equal(130, code);
+        var m = System.Text.RegularExpressions.Regex.Match(stdout, @"stopped at iteration (\d+):");
+        Assert.True(m.Success, stdout + stderr);
+        int reached = int.Parse(m.Groups[1].Value);
+        Assert.True(reached >= 30, $"{reached}");
+        using var model = new FaceSwapModel(new FaceSwapModelOptions(16, 16, 4));
+        Assert.Equal(reached, FaceSwapTrainer.LoadWeights(Path.Combine(root, "data", "models", "ab", "model.ckpt"), model)); // not the step-100 one, nor none
     }
 }
