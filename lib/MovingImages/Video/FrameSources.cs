@@ -31,7 +31,24 @@ public static partial class FrameSources
         }
         if (Directory.Exists(spec) || spec.Contains('*') || spec.Contains('?')) return new ImageFolderSource(spec, folderFps);
         if (!File.Exists(spec)) throw new FileNotFoundException($"Video not found: {spec}", spec);
+        if (StillImageKind(spec) is { } kind)
+            throw new InvalidDataException($"{spec}: this is a {kind} still image, not a video (whatever its name says). " +
+                                           $"Name it .{kind.ToLowerInvariant()} to detect in it as an image; a folder of images plays as a video.");
         return new CaptureSource(null, spec);
+    }
+
+    /// <summary>The format of a still image by its first bytes (JPEG, PNG, BMP, WEBP), or null (an animated GIF is a video to FFmpeg).</summary>
+    internal static string? StillImageKind(string path)
+    {
+        Span<byte> head = stackalloc byte[12];
+        int n;
+        using (var f = File.OpenRead(path)) n = f.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+        head = head[..n];
+        if (head.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xD8, 0xFF])) return "JPEG";
+        if (head.StartsWith((ReadOnlySpan<byte>)[0x89, (byte)'P', (byte)'N', (byte)'G'])) return "PNG";
+        if (head.StartsWith("BM"u8) && n >= 6) return "BMP";
+        if (n >= 12 && head.StartsWith("RIFF"u8) && head[8..12].SequenceEqual("WEBP"u8)) return "WEBP";
+        return null;
     }
 
     /// <summary>Frame <paramref name="index"/> (0-based, in decoding order) of a video or image folder; the caller disposes it.</summary>

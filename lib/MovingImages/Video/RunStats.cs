@@ -65,6 +65,28 @@ public sealed class RunStats
     public bool Cancelled { get; }
     /// <summary>How the run ended, for a summary line: empty when complete, else " (stopped)" or " (frame limit)".</summary>
     public string Ending => Complete ? "" : Cancelled ? " (stopped)" : " (frame limit)";
+
+    /// <summary>
+    /// Frames the source's header announces that never came although the whole source was read (a truncated or
+    /// damaged file); 0 when the header gave no count or the run did not read to the end.
+    /// </summary>
+    public int FramesMissing => Complete && Source.FrameCount is { } n ? Math.Max(0, n - FramesIn - FramesSkipped) : 0;
+
+    /// <summary>
+    /// A warning when the file ended well before the frame count in its header (containers estimate that count, so a
+    /// frame or two, or 2 %, is allowed), or when frames could not be decoded; null when neither.
+    /// </summary>
+    public string? Warning
+    {
+        get
+        {
+            var parts = new List<string>();
+            if (FramesMissing > Math.Max(2, (Source.FrameCount ?? 0) / 50))
+                parts.Add($"the video ended after {FramesIn + FramesSkipped} of the {Source.FrameCount} frames its header announces: the file is truncated or damaged");
+            if (FramesSkipped > 0) parts.Add($"{FramesSkipped} frames could not be decoded and were skipped");
+            return parts.Count == 0 ? null : "warning: " + string.Join("; ", parts);
+        }
+    }
     /// <summary>Per-frame timings.</summary>
     public IReadOnlyList<FrameTiming> Timings { get; }
     /// <summary>Process memory sampled every few frames.</summary>
@@ -106,6 +128,7 @@ public sealed class RunStats
         sb.AppendLine($"{Source}");
         sb.AppendLine($"frames: {FramesIn} in, {FramesOut} out, {FramesDropped} dropped, {FramesSkipped} undecodable, {FramesDetected} detected; " +
                       $"{Wall.TotalSeconds:0.0} s, {Fps:0.0} fps{Ending}");
+        if (Warning is { } warning) sb.AppendLine(warning);
         foreach (var s in Stages) sb.AppendLine($"  {s.Stage,-15} p50 {s.P50,7:0.0} ms   p95 {s.P95,7:0.0} ms   max {s.Max,7:0.0} ms");
         if (Memory.Count > 1) sb.AppendLine($"memory: {Memory[0].Bytes / 1048576.0:0} MB at frame {Memory[0].Frame}, {Memory[^1].Bytes / 1048576.0:0} MB at frame {Memory[^1].Frame}");
         return sb.ToString().TrimEnd();
@@ -123,6 +146,9 @@ public sealed class RunStats
         frames_dropped = FramesDropped,
         frames_late = FramesLate,
         frames_undecodable = FramesSkipped,
+        frames_expected = Source.FrameCount,
+        frames_missing = FramesMissing,
+        warning = Warning,
         frames_detected = FramesDetected,
         complete = Complete,
         cancelled = Cancelled,

@@ -42,3 +42,37 @@ public class BadInputCliTests
         Assert.DoesNotContain("objects", stdout);
     }
 }
+
+public class DamagedMediaCliTests
+{
+    static string[] Locate(string input, string output)
+    {
+        var (_, _, weights) = SyntheticModels.Get("yolov3-tiny.cfg");
+        return ["locate", input, "--cfg", TestData.Cfg("yolov3-tiny.cfg"), "--weights", weights, "--names", TestData.CocoNames, "--size", "320", "--out", output];
+    }
+
+    [Fact]
+    public void A_video_cut_short_is_reported_against_its_headers_frame_count()
+    {
+        var dir = TestData.NewTempDir("cut-video");
+        var bytes = File.ReadAllBytes(TestData.Shared("data", "video", "vtest.avi"));
+        string cut = Path.Combine(dir, "cut.avi");
+        File.WriteAllBytes(cut, bytes[..(bytes.Length / 40)]);                    // the first 2.5 %: the header still says 795 frames
+        var (code, _, stderr) = Notebooks.CliProcess.Run(Locate(cut, Path.Combine(dir, "out.mp4")), TimeSpan.FromMinutes(3));
+        Assert.True(code == 0, stderr);                                             // what could be decoded is written…
+        Assert.Matches(@"warning: the video ended after \d+ of the 795 frames its header announces: the file is truncated or damaged", stderr); // …and said
+        Assert.True(File.Exists(Path.Combine(dir, "out.mp4")));
+    }
+
+    [Fact]
+    public void A_still_image_named_as_a_video_says_so()
+    {
+        var dir = TestData.NewTempDir("jpg-as-avi");
+        string fake = Path.Combine(dir, "holiday.avi");
+        File.Copy(TestData.Image("dog.jpg"), fake);
+        var (code, _, stderr) = Notebooks.CliProcess.Run(Locate(fake, Path.Combine(dir, "out.mp4")), TimeSpan.FromMinutes(2));
+        Assert.Equal(1, code);                                                      // was: a 1-frame "video", exit 0
+        Assert.Contains($"{fake}: this is a JPEG still image, not a video", stderr);
+        Assert.False(File.Exists(Path.Combine(dir, "out.mp4")));
+    }
+}
