@@ -103,12 +103,14 @@ public sealed class Fetcher
         if (!outcome.Ok || item.Unpack == null) return outcome;
         try
         {
+            var replaced = new List<string>();
             foreach (var (folder, destination) in item.Unpack)
             {
-                int files = TarGz.ExtractFolder(outcome.Path, folder, Path.Combine(Root, destination), f => f.EndsWith(".json") || f.EndsWith(".bin") || f.EndsWith(".jpg"));
+                int files = TarGz.ExtractFolder(outcome.Path, folder, Path.Combine(Root, destination), f => f.EndsWith(".json") || f.EndsWith(".bin") || f.EndsWith(".jpg"), replaced);
                 if (files == 0) return outcome with { Status = FetchStatus.Failed, Message = $"{item.Name}: has no files under {folder}" };
             }
-            return outcome;
+            return replaced.Count == 0 ? outcome
+                : outcome with { Message = $"re-extracted {replaced.Count} damaged file(s) that differed from the archive: {string.Join(", ", replaced)}" };
         }
         catch (Exception e) when (e is IOException or InvalidDataException)
         {

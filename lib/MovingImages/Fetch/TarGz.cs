@@ -8,10 +8,12 @@ public static class TarGz
 {
     /// <summary>
     /// Extracts the regular files directly under <paramref name="folder"/> (e.g. "package/model/") into
-    /// <paramref name="destination"/>, each written atomically; files already there with the same size are kept.
-    /// Returns how many files were taken (those <paramref name="include"/> accepts, or all).
+    /// <paramref name="destination"/>, each written atomically; a file already there is kept only when its bytes are the
+    /// archive's (the archive is checksummed, so this verifies every extracted file; one of the right size but damaged
+    /// content is written again and its name added to <paramref name="replaced"/>). Returns how many files were taken
+    /// (those <paramref name="include"/> accepts, or all).
     /// </summary>
-    public static int ExtractFolder(string archive, string folder, string destination, Func<string, bool>? include = null)
+    public static int ExtractFolder(string archive, string folder, string destination, Func<string, bool>? include = null, ICollection<string>? replaced = null)
     {
         Directory.CreateDirectory(destination);
         using var file = File.OpenRead(archive);
@@ -28,11 +30,17 @@ public static class TarGz
             if (include != null && !include(rest)) continue;
             count++;
             string target = Path.Combine(destination, rest);
-            if (File.Exists(target) && new FileInfo(target).Length == entry.Length) continue;
+            var content = new MemoryStream();
+            entry.DataStream?.CopyTo(content);
+            if (File.Exists(target))
+            {
+                if (new FileInfo(target).Length == content.Length && File.ReadAllBytes(target).AsSpan().SequenceEqual(content.GetBuffer().AsSpan(0, (int)content.Length))) continue;
+                replaced?.Add(rest);
+            }
             IO.AtomicFile.Write(target, tmp =>
             {
                 using var output = File.Create(tmp);
-                entry.DataStream?.CopyTo(output);
+                output.Write(content.GetBuffer(), 0, (int)content.Length);
             });
         }
         return count;
