@@ -2,7 +2,8 @@ namespace MovingImages.IO;
 
 /// <summary>
 /// Writes files so that the target is either the old file or the complete new one, never half of either: the content
-/// goes to a temporary file in the same folder, which is then renamed over the target.
+/// goes to a temporary file in the same folder, which is then renamed over the target. Temporary files of killed runs
+/// (their process gone) are removed by the next write of the same target.
 /// </summary>
 public static class AtomicFile
 {
@@ -15,6 +16,7 @@ public static class AtomicFile
         string full = Path.GetFullPath(path);
         string dir = Path.GetDirectoryName(full)!;
         Directory.CreateDirectory(dir);
+        StaleTempFiles.Remove(full, $".tmp{Path.GetExtension(full)}"); // left by killed runs
         string tmp = Path.Combine(dir, $".{Path.GetFileNameWithoutExtension(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp{Path.GetExtension(full)}");
         try
         {

@@ -52,7 +52,7 @@ public sealed class VideoFileSink(string path, string? audioSource = null) : IFr
             _ => throw new ArgumentException($"{Path}: unsupported video extension '{ext}'; use .mp4 or .avi"),
         };
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
-        RemoveStalePartials(Path);
+        StaleTempFiles.Remove(Path, $".partial{ext}"); // left by killed runs
         _tmp = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(Path)!, $".{System.IO.Path.GetFileNameWithoutExtension(Path)}.{Environment.ProcessId}.partial{ext}");
         WrittenPath = Path;
         if (PreferH264 && ext is ".mp4" or ".mkv" && info.Width % 2 == 0 && info.Height % 2 == 0 && Ffmpeg.IsAvailable)
@@ -81,34 +81,6 @@ public sealed class VideoFileSink(string path, string? audioSource = null) : IFr
     public static string PartialPath(string path) =>
         System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!,
             $"{System.IO.Path.GetFileNameWithoutExtension(path)}.partial{System.IO.Path.GetExtension(path)}");
-
-    /// <summary>
-    /// Deletes <c>.name.PID.partial.ext</c> files that killed runs (SIGKILL, power loss) left beside
-    /// <paramref name="path"/>, when process PID is gone.
-    /// </summary>
-    internal static void RemoveStalePartials(string path)
-    {
-        string dir = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!;
-        string prefix = $".{System.IO.Path.GetFileNameWithoutExtension(path)}.", suffix = $".partial{System.IO.Path.GetExtension(path)}";
-        foreach (var file in Directory.EnumerateFiles(dir, prefix + "*" + suffix))
-        {
-            string middle = System.IO.Path.GetFileName(file)[prefix.Length..^suffix.Length];
-            if (!int.TryParse(middle, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int pid)) continue;
-            if (pid == Environment.ProcessId || ProcessAlive(pid)) continue;
-            try { File.Delete(file); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-        }
-    }
-
-    static bool ProcessAlive(int pid)
-    {
-        try
-        {
-            using var p = System.Diagnostics.Process.GetProcessById(pid);
-            return !p.HasExited;
-        }
-        catch (ArgumentException) { return false; }
-        catch (InvalidOperationException) { return false; }
-    }
 
     /// <inheritdoc/>
     public void Write(ProcessedFrame frame)

@@ -1,0 +1,37 @@
+using System.Diagnostics;
+using MovingImages.IO;
+
+namespace MovingImages.Tests.IO;
+
+public class AtomicFileTests
+{
+    static int DeadPid()
+    {
+        using var p = Process.Start(new ProcessStartInfo("/bin/true")) ?? throw new InvalidOperationException("cannot start /bin/true");
+        p.WaitForExit();
+        return p.Id;
+    }
+
+    [Fact]
+    public void A_write_replaces_the_target_whole_and_removes_temp_files_of_killed_runs_only()
+    {
+        var dir = TestData.NewTempDir("atomic");
+        string target = Path.Combine(dir, "model.ckpt");
+        File.WriteAllText(target, "old");
+        string stale = Path.Combine(dir, $".model.{DeadPid()}.0123abcd.tmp.ckpt");   // a run killed mid-write
+        string live = Path.Combine(dir, ".model.1.4567ef.tmp.ckpt");                   // PID 1 runs: not ours to delete
+        string other = Path.Combine(dir, $".other.{DeadPid()}.89.tmp.ckpt");           // another target's
+        foreach (var f in new[] { stale, live, other }) File.WriteAllText(f, "partial");
+
+        Assert.Throws<IOException>(() => AtomicFile.Write(target, tmp => { File.WriteAllText(tmp, "half"); throw new IOException("disk full"); }));
+        Assert.Equal("old", File.ReadAllText(target));                                  // a failed write leaves the old file
+        AtomicFile.Write(target, tmp => File.WriteAllText(tmp, "new"));
+        Assert.Equal("new", File.ReadAllText(target));
+
+        Assert.False(File.Exists(stale));
+        Assert.True(File.Exists(live));
+        Assert.True(File.Exists(other));
+        Assert.Equal([".model.1.4567ef.tmp.ckpt", ".other." ], Directory.GetFiles(dir, ".*").Select(Path.GetFileName).Order()
+            .Select(n => n!.StartsWith(".other.") ? ".other." : n!).ToArray());
+    }
+}
