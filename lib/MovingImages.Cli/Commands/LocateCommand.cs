@@ -79,6 +79,7 @@ internal static class LocateCommand
     static void LocateImage(CliIO io, Yolo yolo, string path, string? outPath, bool json, string? dump)
     {
         using var result = yolo.Detect(path);
+        if (File.Exists(path) && ImageFiles.Damage(path) is { } damage) io.Err.WriteLine($"warning: {damage}");
         string target = outPath ?? Path.Combine("out", Path.GetFileNameWithoutExtension(path) + ".annotated.jpg");
         result.Save(target);
         if (dump is { } dumpDir) Dump(yolo, result, yolo.Options, dumpDir, io);

@@ -20,6 +20,27 @@ public static class ImageFiles
         return mat;
     }
 
+    /// <summary>
+    /// Why a file that decodes may still be damaged, or null: a JPEG whose compressed data ends before its end-of-image
+    /// marker (cut short in a download or copy) decodes with its lower part grey, and libjpeg only says "Premature end
+    /// of JPEG file" on stderr.
+    /// </summary>
+    public static string? Damage(string path)
+    {
+        var bytes = File.ReadAllBytes(path);
+        if (bytes.Length < 4 || bytes[0] != 0xFF || bytes[1] != 0xD8) return null; // not a JPEG
+        // The last start-of-scan (FF DA) must be followed by an end-of-image (FF D9): inside entropy-coded data a 0xFF is
+        // always followed by 0x00 or a restart marker, so FF D9 there can only be the end marker. (EXIF thumbnails carry
+        // their own SOS and EOI earlier in the file.)
+        int sos = -1;
+        for (int i = bytes.Length - 2; i >= 2; i--)
+            if (bytes[i] == 0xFF && bytes[i + 1] == 0xDA) { sos = i; break; }
+        if (sos < 0) return $"{path}: a JPEG without image data (no start-of-scan marker)";
+        for (int i = sos + 2; i < bytes.Length - 1; i++)
+            if (bytes[i] == 0xFF && bytes[i + 1] == 0xD9) return null;
+        return $"{path}: the JPEG ends before its end marker ({bytes.Length:N0} bytes; cut short?): the lower part of the image is missing (grey)";
+    }
+
     /// <summary>Writes <paramref name="image"/> to <paramref name="path"/> (format from the extension) without ever leaving a partial file there.</summary>
     public static void Write(string path, Mat image, params int[] encodeParams)
     {

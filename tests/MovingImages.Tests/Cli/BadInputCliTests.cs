@@ -76,3 +76,20 @@ public class DamagedMediaCliTests
         Assert.False(File.Exists(Path.Combine(dir, "out.mp4")));
     }
 }
+
+public class DamagedImageTests
+{
+    [Fact]
+    public void A_JPEG_cut_short_is_named_damaged_and_intact_ones_are_not()
+    {
+        var dir = TestData.NewTempDir("cut-jpeg");
+        foreach (var name in new[] { "dog.jpg", "eagle.jpg", "horses.jpg", "person.jpg", "messi5.jpg", "giraffe.jpg" })
+            Assert.Null(MovingImages.Imaging.ImageFiles.Damage(TestData.Image(name)));
+        var bytes = File.ReadAllBytes(TestData.Image("dog.jpg"));
+        string cut = Path.Combine(dir, "dog.jpg");
+        File.WriteAllBytes(cut, bytes[..(bytes.Length * 2 / 3)]);
+        using (var decoded = MovingImages.Imaging.ImageFiles.Read(cut)) Assert.False(decoded.Empty()); // it still decodes…
+        Assert.Contains("the JPEG ends before its end marker", MovingImages.Imaging.ImageFiles.Damage(cut)); // …but is named damaged
+        Assert.Null(MovingImages.Imaging.ImageFiles.Damage(TestData.Cfg("yolov3-tiny.cfg")));               // not a JPEG: not our business here
+    }
+}
