@@ -13,8 +13,12 @@ public static class CliApp
     public static async Task<int> RunAsync(string[] args, TextWriter? output = null, TextWriter? error = null, CancellationToken cancellationToken = default)
     {
         var io = new CliIO(output ?? Console.Out, error ?? Console.Error);
-        var root = new RootCommand("MovingImages: locate objects with YOLOv3 and make fake video, on TorchSharp and OpenCV.")
+        // A plain command named as users type it: RootCommand takes its name from the entry assembly ("MovingImages.Cli"),
+        // which help then printed as the usage line.
+        var root = new Command("movingimages", "MovingImages: locate objects with YOLOv3 and make fake video, on TorchSharp and OpenCV.")
         {
+            new System.CommandLine.Help.HelpOption(),
+            new VersionOption(),
             LocateCommand.Create(io),
             FetchCommand.Create(io),
             BenchCommand.Create(io),

@@ -93,3 +93,20 @@ public class DamagedImageTests
         Assert.Null(MovingImages.Imaging.ImageFiles.Damage(TestData.Cfg("yolov3-tiny.cfg")));               // not a JPEG: not our business here
     }
 }
+
+public class HelpTests
+{
+    [Fact]
+    public async Task Help_names_the_command_as_users_type_it()
+    {
+        var (code, stdout, _) = await CliTests.Run(["--help"]);
+        Assert.Equal(0, code);
+        Assert.Contains("movingimages [command] [options]", stdout);          // was "MovingImages.Cli [command] [options]"
+        Assert.DoesNotContain("MovingImages.Cli", stdout);
+        (code, stdout, _) = await CliTests.Run(["locate", "--help"]);
+        Assert.Contains("movingimages locate <input> [options]", stdout);
+        var (bad, said, err) = await CliTests.Run(["locat", "x.jpg"]);
+        Assert.NotEqual(0, bad);
+        Assert.Matches(@"'locat' was not matched\. Did you mean one of the following\?\s+locate", said + err);
+    }
+}
