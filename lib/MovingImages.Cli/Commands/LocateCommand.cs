@@ -140,7 +140,7 @@ internal static class LocateCommand
                 });
                 stats = await pipeline.RunAsync(progress, ct);
             }
-            io.Err.WriteLine(stats.ToString());
+            io.Err.WriteLine(stats.Summary(withSource: false)); // the source's line was printed when it opened
             string written = video.WrittenPath;
             if (!stats.Complete && ct.IsCancellationRequested)
                 io.Err.WriteLine(written == video.Path

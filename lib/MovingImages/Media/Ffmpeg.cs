@@ -64,19 +64,23 @@ public static class Ffmpeg
     /// <summary>
     /// Writes <paramref name="output"/>: the video of <paramref name="video"/> (copied, not re-encoded) with the first audio
     /// stream of <paramref name="audioSource"/>, cut to <paramref name="duration"/> when given. MP4-family outputs get AAC
-    /// audio; other containers get the audio as it is.
+    /// audio (copied when it already is AAC, re-encoded otherwise); other containers get the audio as it is. Returns what
+    /// happened to the audio, for the user: "copied (aac)" or "re-encoded from ac3 to AAC 192 kb/s".
     /// </summary>
-    public static void MuxAudio(string video, string audioSource, string output, TimeSpan? duration)
+    public static string MuxAudio(string video, string audioSource, string output, TimeSpan? duration)
     {
         string ext = Path.GetExtension(output).ToLowerInvariant();
+        string codec = Probe(audioSource).FirstOrDefault(st => st.Type == "audio")?.Codec ?? "unknown";
+        bool reencode = ext is ".mp4" or ".m4v" or ".mov" && codec != "aac";
         var args = new List<string> { "-v", "error", "-y", "-i", video };
         // The cut applies to the audio input only: the video stream is copied whole.
         if (duration is { } d) args.AddRange(["-t", d.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)]);
         args.AddRange(["-i", audioSource, "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy"]);
-        args.AddRange(ext is ".mp4" or ".m4v" or ".mov" ? ["-c:a", "aac", "-b:a", "192k"] : ["-c:a", "copy"]);
+        args.AddRange(reencode ? ["-c:a", "aac", "-b:a", "192k"] : ["-c:a", "copy"]);
         args.Add(output);
         var (code, _, stderr) = Run("ffmpeg", args, TimeSpan.FromMinutes(30));
         if (code != 0) throw new IOException($"ffmpeg could not add the audio of {audioSource}: {stderr.Trim()}");
+        return reencode ? $"re-encoded from {codec} to AAC 192 kb/s" : $"copied ({codec})";
     }
 
     static (int Code, string Out, string Err) Run(string program, IEnumerable<string> args, TimeSpan timeout)

@@ -122,10 +122,13 @@ public sealed class RunStats
     }
 
     /// <summary>A plain-text summary.</summary>
-    public override string ToString()
+    public override string ToString() => Summary(withSource: true);
+
+    /// <summary>The summary, without the line describing the source when the caller has printed it already.</summary>
+    public string Summary(bool withSource)
     {
         var sb = new StringBuilder();
-        sb.AppendLine($"{Source}");
+        if (withSource) sb.AppendLine($"{Source}");
         sb.AppendLine($"frames: {FramesIn} in, {FramesOut} out, {FramesDropped} dropped, {FramesSkipped} undecodable, {FramesDetected} detected; " +
                       $"{Wall.TotalSeconds:0.0} s, {Fps:0.0} fps{Ending}");
         if (Warning is { } warning) sb.AppendLine(warning);

@@ -34,7 +34,7 @@ public sealed class VideoFileSink(string path, string? audioSource = null) : IFr
     public string Path { get; } = System.IO.Path.GetFullPath(path);
     /// <summary>The file whose audio is copied in (the input video), or null.</summary>
     public string? AudioSource { get; } = audioSource;
-    /// <summary>What happened to the audio: "copied", "none in the input", "ffmpeg not found: …".</summary>
+    /// <summary>What happened to the audio: "copied (aac)", "re-encoded from ac3 to AAC 192 kb/s", "none in the input", "not copied: …".</summary>
     public string AudioStatus { get; private set; } = "not requested";
     /// <summary>Which encoder writes the video ("H.264 (ffmpeg libx264)", "MPEG-4 Part 2 (OpenCV)", …).</summary>
     public string Encoder { get; private set; } = "";
@@ -111,8 +111,9 @@ public sealed class VideoFileSink(string path, string? audioSource = null) : IFr
             else if (AudioSource != null && !Ffmpeg.HasAudio(AudioSource)) AudioStatus = "none in the input";
             else if (AudioSource != null)
             {
-                AtomicFile.Write(WrittenPath, muxed => Ffmpeg.MuxAudio(_tmp, AudioSource, muxed, completion.Complete ? null : completion.Duration));
-                AudioStatus = "copied";
+                string status = "";
+                AtomicFile.Write(WrittenPath, muxed => status = Ffmpeg.MuxAudio(_tmp, AudioSource, muxed, completion.Complete ? null : completion.Duration));
+                AudioStatus = status;
                 return;
             }
             File.Move(_tmp, WrittenPath, overwrite: true);

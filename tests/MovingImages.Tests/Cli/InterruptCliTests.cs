@@ -60,6 +60,7 @@ public class InterruptCliTests(ITestOutputHelper output)
         output.WriteLine($"stopped {sent.Elapsed.TotalSeconds:0.0} s after SIGINT, exit {p.ExitCode}\n{log}\n{stdout.Result}");
 
         Assert.Equal(130, p.ExitCode);
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(log, "video file vtest.avi: 768×576"));  // said once (was twice)
         Assert.Matches(@"cancelled after \d+ frames; .*street\.partial\.mp4 holds them and is playable; the earlier .*street\.mp4 is kept as it was", log);
         Assert.Equal(earlier, File.ReadAllBytes(target));                             // was replaced by the partial run
         int partialFrames = FrameCount(Path.Combine(dir, "street.partial.mp4"));
