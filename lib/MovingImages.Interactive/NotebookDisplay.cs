@@ -175,6 +175,9 @@ public static class NotebookDisplay
     public static Mat SideBySide(params (Mat Image, string Caption)[] images)
     {
         if (images.Length == 0) throw new ArgumentException("no images");
+        foreach (var (image, caption) in images)
+            if (image is null || image.Empty())
+                throw new ArgumentException($"image '{caption}' is empty (a frame past the end of a video, or a failed read?)");
         int height = images[0].Image.Rows;
         var parts = new List<Mat>();
         try

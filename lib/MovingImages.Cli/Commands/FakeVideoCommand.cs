@@ -41,7 +41,7 @@ internal static class FakeVideoCommand
         var threshold = new Option<float>("--filter-threshold") { Description = "same-person distance", DefaultValueFactory = _ => FaceRecognitionNet.SamePersonDistance };
         FaceIt Project(ParseResult p) => new(p.GetValue(name)!, p.GetValue(personA)!, p.GetValue(personB)!, p.GetValue(root)!)
         {
-            FaceModels = p.GetValue(models)!,
+            FaceModels = Path.GetFullPath(p.GetValue(models)!), // a path on the command line is relative to where the user is, not to --root
             ModelOptions = new FaceSwapModelOptions(p.GetValue(size), p.GetValue(dim), p.GetValue(filters)),
             FilterThreshold = p.GetValue(threshold),
         };

@@ -110,3 +110,18 @@ public class HelpTests
         Assert.Matches(@"'locat' was not matched\. Did you mean one of the following\?\s+locate", said + err);
     }
 }
+
+public class FakeVideoPathTests
+{
+    [Fact]
+    public void Models_given_on_the_command_line_are_relative_to_the_current_folder_not_to_root()
+    {
+        var here = TestData.NewTempDir("cwd");
+        var root = TestData.NewTempDir("elsewhere");
+        string video = TestData.Shared("data", "video", "Megamind.avi");
+        var (code, _, stderr) = Notebooks.CliProcess.Run(["fakevideo", "preprocess", "--name", "x", "--person-a", "a", "--person-b", "b", "--root", root,
+            "--models", "my-models", "--videos-a", video, "--videos-b", video], TimeSpan.FromMinutes(2), workingDirectory: here);
+        Assert.Equal(1, code);
+        Assert.Contains($"face-api models not found in {Path.Combine(here, "my-models")}", stderr);   // was {root}/my-models
+    }
+}
