@@ -86,7 +86,9 @@ public static class YoloDecoder
             candidates = candidates.Select((d, i) => (d, i)).OrderByDescending(x => x.d.Score).ThenBy(x => x.i).Take(preNms).Select(x => x.d).ToList();
         // Boxes are suppressed as darknet does (unclipped), then clipped to the image; a box wholly outside the
         // image (it can happen for cells in the letterbox padding) has nothing left to show and is dropped.
-        return Nms.PerClass(candidates, nmsIou)
+        // NMS stops once maxDetections boxes that survive clipping are kept (the rest could not be shown anyway).
+        bool Visible(Detection d) => d.Box.ClipTo(letterbox.ImageWidth, letterbox.ImageHeight).Area > 0;
+        return Nms.PerClass(candidates, nmsIou, maxDetections, Visible)
             .Select(d => d with { Box = d.Box.ClipTo(letterbox.ImageWidth, letterbox.ImageHeight) })
             .Where(d => d.Box.Area > 0)
             .Take(maxDetections)

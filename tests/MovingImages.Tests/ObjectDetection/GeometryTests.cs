@@ -67,6 +67,26 @@ public class GeometryTests
         }
     }
 
+    [Fact]
+    public void Nms_with_a_limit_returns_exactly_the_first_boxes_of_the_unlimited_result()
+    {
+        var rng = new Random(12);
+        for (int trial = 0; trial < 200; trial++)
+        {
+            var dets = Enumerable.Range(0, rng.Next(0, 80)).Select(i => new Detection(rng.Next(3), "", MathF.Round(rng.NextSingle(), 2),
+                new Box(rng.Next(-20, 100), rng.Next(0, 100), rng.Next(5, 60), rng.Next(5, 60)))).ToList();
+            float thr = 0.2f + 0.6f * rng.NextSingle();
+            int limit = rng.Next(1, 20);
+            bool Counts(Detection d) => d.Box.X >= 0;                     // e.g. only boxes that stay visible count
+            var all = Nms.PerClass(dets, thr);
+            var limited = Nms.PerClass(dets, thr, limit, Counts);
+            Assert.Equal(all.Take(limited.Count), limited);                 // a prefix, in the same order
+            int counted = limited.Count(Counts);
+            Assert.True(counted == limit || limited.Count == all.Count, $"trial {trial}: stopped early at {counted} of {limit}");
+            Assert.Equal(all.Where(Counts).Take(limit), limited.Where(Counts));
+        }
+    }
+
     /// <summary>
     /// The definition, checked exhaustively: a detection is kept iff no <em>kept</em> detection of its class that
     /// ranks before it (higher score, or equal score and earlier) overlaps it by more than the threshold.
