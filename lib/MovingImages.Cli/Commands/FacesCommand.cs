@@ -58,9 +58,11 @@ internal static class FacesCommand
             using var source = FrameSources.Open(path);
             string video = parse.GetValue(output) ?? Path.Combine("out", Path.GetFileNameWithoutExtension(path) + ".faces.mp4");
             using var sink = new VideoFileSink(video, File.Exists(path) ? path : null);
-            var sinks = new List<IFrameSink> { sink };
+            var faceDetector = new FaceFrameDetector(faces, options with { Descriptors = false });
+            // With --landmarks the 68 points are drawn on each frame before it is written (boxes are tracked as usual).
+            var sinks = new List<IFrameSink> { options.Landmarks ? new LandmarkDrawingSink(sink, faceDetector) : sink };
             if (parse.GetValue(json)) sinks.Add(new JsonLinesSink(io.Out));
-            var stats = await new VideoPipeline(source, new FaceFrameDetector(faces, options with { Landmarks = false, Descriptors = false }), sinks,
+            var stats = await new VideoPipeline(source, faceDetector, sinks,
                 new PipelineOptions(MaxFrames: parse.GetValue(maxFrames), ClassCount: 1)).RunAsync(cancellationToken: ct);
             io.Err.WriteLine(stats.ToString());
             io.Err.WriteLine($"wrote {video}");
@@ -126,7 +128,42 @@ internal static class FacesCommand
 /// <summary>Faces as detections for the video pipeline ("face" boxes, tracked like objects).</summary>
 public sealed class FaceFrameDetector(Faces faces, FaceOptions options) : IFrameDetector
 {
+    readonly System.Collections.Concurrent.ConcurrentDictionary<int, FaceLandmarks68[]> _landmarks = new();
+
     /// <inheritdoc/>
-    public IReadOnlyList<IReadOnlyList<Detection>> Detect(IReadOnlyList<Frame> frames) =>
-        frames.Select(f => (IReadOnlyList<Detection>)faces.Locate(f.Image, options).Select(d => new Detection(0, "face", d.Score, d.Box)).ToArray()).ToArray();
+    public IReadOnlyList<IReadOnlyList<Detection>> Detect(IReadOnlyList<Frame> frames) => frames.Select(f =>
+    {
+        if (!options.Landmarks)
+            return (IReadOnlyList<Detection>)faces.Locate(f.Image, options).Select(d => new Detection(0, "face", d.Score, d.Box)).ToArray();
+        var found = faces.DetectFaces(f.Image, options);
+        _landmarks[f.Index] = found.Select(r => r.Landmarks).OfType<FaceLandmarks68>().ToArray();
+        return found.Select(r => new Detection(0, "face", r.Score, r.Box)).ToArray();
+    }).ToArray();
+
+    /// <summary>The landmarks found in frame <paramref name="index"/> (handed over once; empty when none or not asked for).</summary>
+    public FaceLandmarks68[] TakeLandmarks(int index) => _landmarks.TryRemove(index, out var l) ? l : [];
+}
+
+/// <summary>Draws each frame's 68-point landmarks (from a <see cref="FaceFrameDetector"/>) on the annotated frame, then hands it to <paramref name="inner"/>.</summary>
+public sealed class LandmarkDrawingSink(IFrameSink inner, FaceFrameDetector detector) : IFrameSink
+{
+    /// <inheritdoc/>
+    public void Open(VideoInfo info) => inner.Open(info);
+
+    /// <inheritdoc/>
+    public void Write(ProcessedFrame frame)
+    {
+        var image = frame.Annotated;
+        int radius = Math.Max(1, Math.Min(image.Rows, image.Cols) / 400);
+        foreach (var face in detector.TakeLandmarks(frame.Frame.Index))
+            foreach (var p in face.Points)
+                OpenCvSharp.Cv2.Circle(image, new OpenCvSharp.Point((int)Math.Round(p.X), (int)Math.Round(p.Y)), radius, OpenCvSharp.Scalar.LimeGreen, -1, OpenCvSharp.LineTypes.AntiAlias);
+        inner.Write(frame);
+    }
+
+    /// <inheritdoc/>
+    public void Complete(RunCompletion completion) => inner.Complete(completion);
+
+    /// <inheritdoc/>
+    public void Dispose() { } // the inner sink belongs to the caller
 }
