@@ -43,6 +43,8 @@ internal static class LocateCommand
         command.SetAction(async (parse, ct) =>
         {
             string path = parse.GetValue(input)!;
+            if (string.IsNullOrWhiteSpace(path))
+                throw new ArgumentException("no input given: name an image, a video, a folder or glob of images, camera:N, or a stream URL");
             string cfgPath = parse.GetValue(cfg)!, weightsPath = parse.GetValue(weights)!;
             SharedOptions.RequireFile(cfgPath, "Darknet config");
             SharedOptions.RequireFile(weightsPath, "Darknet weights");

@@ -105,6 +105,9 @@ public class HelpTests
         Assert.DoesNotContain("MovingImages.Cli", stdout);
         (code, stdout, _) = await CliTests.Run(["locate", "--help"]);
         Assert.Contains("movingimages locate <input> [options]", stdout);
+        var (empty, _, why) = await CliTests.Run(["locate", ""]);
+        Assert.Equal(1, empty);
+        Assert.Contains("error: no input given: name an image, a video", why);      // was a parameter called 'spec', or a missing cfg
         var (bad, said, err) = await CliTests.Run(["locat", "x.jpg"]);
         Assert.NotEqual(0, bad);
         Assert.Matches(@"'locat' was not matched\. Did you mean one of the following\?\s+locate", said + err);
