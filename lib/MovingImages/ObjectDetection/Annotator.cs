@@ -50,6 +50,7 @@ public static class Annotator
         int lineWidth = style.LineWidth > 0 ? style.LineWidth : Math.Max(1, (int)(image.Rows * 0.006));
         double fontScale = style.FontScale > 0 ? style.FontScale : Math.Max(0.35, Math.Min(image.Rows, image.Cols) / 900.0);
         int textThickness = Math.Max(1, lineWidth / 2);
+        var placed = new List<Rect>();
         foreach (var (box, label, color) in boxes)
         {
             var rect = new Rect((int)MathF.Round(box.X), (int)MathF.Round(box.Y), Math.Max(1, (int)MathF.Round(box.Width)), Math.Max(1, (int)MathF.Round(box.Height)));
@@ -58,14 +59,35 @@ public static class Annotator
             var size = Cv2.GetTextSize(label, HersheyFonts.HersheySimplex, fontScale, textThickness, out int baseline);
             int pad = Math.Max(2, lineWidth);
             int tagHeight = size.Height + baseline + pad;
-            int top = rect.Y - tagHeight >= 0 ? rect.Y - tagHeight : rect.Y; // above the box, or inside when at the top edge
-            int left = Math.Clamp(rect.X, 0, Math.Max(0, canvas.Cols - size.Width - pad));
-            var tag = new Rect(left, top, size.Width + pad, tagHeight);
+            var tag = PlaceTag(rect, new Size(size.Width + pad, tagHeight), canvas.Size(), placed);
+            placed.Add(tag);
+            int left = tag.X, top = tag.Y;
             Cv2.Rectangle(canvas, tag, color, -1);
             double luminance = 0.114 * color.Val0 + 0.587 * color.Val1 + 0.299 * color.Val2;
             var ink = luminance > 140 ? Scalar.Black : Scalar.White;
             Cv2.PutText(canvas, label, new Point(left + pad / 2, top + size.Height + pad / 2), HersheyFonts.HersheySimplex, fontScale, ink, textThickness, LineTypes.AntiAlias);
         }
         return canvas;
+    }
+
+    /// <summary>
+    /// Where a label tag of <paramref name="tag"/> size goes for <paramref name="box"/>: above it, else inside its top,
+    /// below it, inside its bottom, or further down inside it — the first place inside the image that overlaps no tag in
+    /// <paramref name="placed"/> (so crowded labels do not cover each other); above (or inside the top) when none is free.
+    /// </summary>
+    internal static Rect PlaceTag(Rect box, Size tag, Size canvas, IReadOnlyList<Rect> placed)
+    {
+        int left = Math.Clamp(box.X, 0, Math.Max(0, canvas.Width - tag.Width));
+        var tops = new List<int> { box.Y - tag.Height, box.Y, box.Bottom, box.Bottom - tag.Height };
+        for (int y = box.Y + tag.Height; y < box.Bottom - tag.Height; y += tag.Height) tops.Add(y);
+        Rect? first = null;
+        foreach (int top in tops)
+        {
+            if (top < 0 || top + tag.Height > canvas.Height) continue;
+            var candidate = new Rect(left, top, tag.Width, tag.Height);
+            first ??= candidate;
+            if (!placed.Any(p => p.IntersectsWith(candidate))) return candidate;
+        }
+        return first ?? new Rect(left, Math.Clamp(box.Y, 0, Math.Max(0, canvas.Height - tag.Height)), tag.Width, tag.Height);
     }
 }
