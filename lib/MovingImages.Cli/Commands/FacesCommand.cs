@@ -153,11 +153,7 @@ public sealed class LandmarkDrawingSink(IFrameSink inner, FaceFrameDetector dete
     /// <inheritdoc/>
     public void Write(ProcessedFrame frame)
     {
-        var image = frame.Annotated;
-        int radius = Math.Max(1, Math.Min(image.Rows, image.Cols) / 400);
-        foreach (var face in detector.TakeLandmarks(frame.Frame.Index))
-            foreach (var p in face.Points)
-                OpenCvSharp.Cv2.Circle(image, new OpenCvSharp.Point((int)Math.Round(p.X), (int)Math.Round(p.Y)), radius, OpenCvSharp.Scalar.LimeGreen, -1, OpenCvSharp.LineTypes.AntiAlias);
+        foreach (var face in detector.TakeLandmarks(frame.Frame.Index)) FaceOutput.DrawLandmarks(frame.Annotated, face);
         inner.Write(frame);
     }
 

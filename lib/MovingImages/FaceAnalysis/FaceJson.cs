@@ -51,10 +51,15 @@ public static class FaceOutput
     public static Mat Draw(Mat image, IReadOnlyList<FaceRecord> faces, Func<FaceRecord, string>? caption = null)
     {
         var canvas = Annotator.Draw(image, faces.Select((f, i) => (f.Box, caption?.Invoke(f) ?? $"#{i + 1} {f.Score:0.00}", Annotator.ClassColor(i, 12))));
-        int radius = Math.Max(1, Math.Min(image.Rows, image.Cols) / 400);
         foreach (var f in faces)
-            if (f.Landmarks is { } lm)
-                foreach (var p in lm.Points) Cv2.Circle(canvas, new Point((int)Math.Round(p.X), (int)Math.Round(p.Y)), radius, Scalar.LimeGreen, -1, LineTypes.AntiAlias);
+            if (f.Landmarks is { } lm) DrawLandmarks(canvas, lm);
         return canvas;
+    }
+
+    /// <summary>Draws the 68 points of <paramref name="landmarks"/> on <paramref name="canvas"/> in place (lime dots sized to the image).</summary>
+    public static void DrawLandmarks(Mat canvas, FaceLandmarks68 landmarks)
+    {
+        int radius = Math.Max(1, Math.Min(canvas.Rows, canvas.Cols) / 400);
+        foreach (var p in landmarks.Points) Cv2.Circle(canvas, new Point((int)Math.Round(p.X), (int)Math.Round(p.Y)), radius, Scalar.LimeGreen, -1, LineTypes.AntiAlias);
     }
 }

@@ -183,7 +183,8 @@ public sealed class FaceSwapTrainer : IDisposable
     /// CPU (AMD EPYC, AVX-512 with BF16, 2 threads) saw libtorch's oneDNN convolution backward return non-finite
     /// gradients for a finite loss — in 1 of ~30 steps, most steps with two trainings at once — and never with oneDNN off.
     /// Most of it was TorchSharp's finalizer-freed implicit Scalars (gone: see <c>Runtime.Scalars</c>); afterwards 1 of 60
-    /// steps of two concurrent trainings, 0 of 120 single-training steps (fp32 and bf16, cores busy). For what may remain,
+    /// steps of two concurrent trainings, then 0 of 80 fp32 steps (quiet), 0 of 40 bf16 steps (cores busy), 0 of 160 in two
+    /// concurrent trainings and 0 of 800 on the Megamind faces (environment.md). For what may remain,
     /// a step whose loss or gradients come out non-finite with oneDNN is computed again without it (the weights are only
     /// updated by a finite step; <see cref="OneDnnRetries"/> counts these); only if that is non-finite too does training
     /// stop (<see cref="TrainingDivergedException"/>). False: every step without oneDNN (slow, and the same on any CPU).

@@ -54,7 +54,6 @@ public sealed class VideoFileSink(string path, string? audioSource = null) : IFr
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
         StaleTempFiles.Remove(Path, $".partial{ext}"); // left by killed runs
         _tmp = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(Path)!, $".{System.IO.Path.GetFileNameWithoutExtension(Path)}.{Environment.ProcessId}.partial{ext}");
-        WrittenPath = Path;
         if (PreferH264 && ext is ".mp4" or ".mkv" && info.Width % 2 == 0 && info.Height % 2 == 0 && Ffmpeg.IsAvailable)
         {
             _ffmpeg = new FfmpegPipeWriter(_tmp, info.Width, info.Height, info.Fps);
