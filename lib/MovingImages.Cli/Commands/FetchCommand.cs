@@ -4,12 +4,12 @@ using Spectre.Console;
 
 namespace MovingImages.Cli.Commands;
 
-/// <summary><c>movingimages fetch yolov3|samples|all</c>.</summary>
+/// <summary><c>movingimages fetch yolov3|tiny|spp|samples|faces|all ...</c>.</summary>
 internal static class FetchCommand
 {
     public static Command Create(CliIO io)
     {
-        var group = new Argument<string>("what") { Description = $"{string.Join(", ", FetchManifest.Groups)} or all" };
+        var group = new Argument<string[]>("what") { Description = $"one or more of {string.Join(", ", FetchManifest.Groups)}, or all", Arity = ArgumentArity.OneOrMore };
         var from = SharedOptions.From();
         var force = new Option<bool>("--force") { Description = "replace files that exist but differ from the published ones (kept as .bak)" };
         var root = new Option<string>("--root") { Description = "project folder holding weights/ and data/", DefaultValueFactory = _ => "." };
@@ -17,7 +17,7 @@ internal static class FetchCommand
         var command = new Command("fetch", "Download model files and sample media, with resume and SHA-256 checks.") { group, from, force, root, offline };
         command.SetAction(async (parse, ct) =>
         {
-            var items = FetchManifest.Group(parse.GetValue(group)!);
+            var items = FetchManifest.Select(parse.GetValue(group)!);
             var outcomes = await FetchAsync(io, items, parse.GetValue(root)!, parse.GetValue(from), parse.GetValue(force), parse.GetValue(offline), ct);
             return outcomes.All(o => o.Ok) ? 0 : 1;
         });
@@ -43,7 +43,8 @@ internal static class FetchCommand
                         task.Value = p.Bytes;
                     });
                     var outcome = await fetcher.FetchAsync(item, progress, ct);
-                    task.Value = task.MaxValue;
+                    if (outcome.Ok) task.Value = task.MaxValue; // a failed file keeps the bytes it got, never a full bar
+                    else task.Description = $"{item.Name} [red]FAILED[/]";
                     task.StopTask();
                     outcomes.Add(outcome);
                 }
@@ -58,7 +59,8 @@ internal static class FetchCommand
                 FetchStatus.Resumed => "downloaded (resumed)",
                 _ => "FAILED",
             };
-            io.Err.WriteLine(o.Ok ? $"  {o.Item.Name,-16} {status,-22} {Path.GetRelativePath(Environment.CurrentDirectory, o.Path)}" : $"  {o.Item.Name,-16} {status,-22} {o.Message}");
+            io.Err.WriteLine(o.Ok ? $"  {o.Item.Name,-16} {status,-22} {Path.GetRelativePath(Environment.CurrentDirectory, o.Path)}{(o.Message != null ? $" ({o.Message})" : "")}"
+                                  : $"  {o.Item.Name,-16} {status,-22} {o.Message}");
         }
         return outcomes;
     }

@@ -124,12 +124,17 @@ public sealed class Fetcher
         try
         {
             Directory.CreateDirectory(Path.GetDirectoryName(dest)!);
+            string? expected = ExpectedChecksum(item);
             if (File.Exists(dest))
             {
-                if (await ChecksumAsync(dest, item.Checksum, cancellationToken) == item.Checksum) return new(item, dest, FetchStatus.AlreadyPresent);
+                if (expected != null ? await ChecksumAsync(dest, expected, cancellationToken) == expected : new FileInfo(dest).Length == item.Size)
+                {
+                    if (expected == null) await RecordChecksumAsync(item, dest, cancellationToken);
+                    return new(item, dest, FetchStatus.AlreadyPresent);
+                }
                 if (!Force)
                     return new(item, dest, FetchStatus.Failed,
-                        $"{dest} exists but is not the published file (its checksum differs). It was left as it is; move it away or fetch with --force (it is then kept as {Path.GetFileName(dest)}.bak).");
+                        $"{dest} exists but is not the published file (its {(expected != null ? "checksum" : "size")} differs). It was left as it is; move it away or fetch with --force (it is then kept as {Path.GetFileName(dest)}.bak).");
             }
             string? mirrored = FindInMirror(item);
             if (mirrored != null)
@@ -142,24 +147,68 @@ public sealed class Fetcher
             if (Offline)
                 return new(item, dest, FetchStatus.Failed,
                     $"{item.Name}: not in the local mirror ({Mirror ?? "none given"}) and offline mode is on. Download {item.Url} by hand and put it at {dest}.");
-            bool resumed = await DownloadAsync(item, dest, progress, cancellationToken);
-            return new(item, dest, resumed ? FetchStatus.Resumed : FetchStatus.Downloaded);
+            var failures = new List<string>();
+            foreach (var url in item.Urls)
+            {
+                try
+                {
+                    bool resumed = await DownloadAsync(item, url, dest, progress, cancellationToken);
+                    return new(item, dest, resumed ? FetchStatus.Resumed : FetchStatus.Downloaded,
+                        failures.Count == 0 ? null : $"from {HostOf(url)} after: {string.Join("; ", failures)}");
+                }
+                catch (HttpRequestException e)
+                {
+                    failures.Add(e.StatusCode is { } code ? $"{HostOf(url)} answered {(int)code} {code}" : $"could not reach {HostOf(url)} ({e.Message})");
+                }
+                catch (FetchChecksumException e)
+                {
+                    failures.Add($"{HostOf(url)}: {e.Message}");
+                }
+            }
+            return new(item, dest, FetchStatus.Failed,
+                $"{item.Name}: {string.Join("; ", failures)}. Offline or blocked? Download {string.Join(" or ", item.Urls)} by hand and put it at {dest}, or point --from (or ${MirrorVariable}) at a folder that has it.");
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             throw;
         }
-        catch (HttpRequestException e)
-        {
-            string host = Uri.TryCreate(item.Url, UriKind.Absolute, out var uri) ? uri.Host : item.Url;
-            string why = e.StatusCode is { } code ? $"the server answered {(int)code} {code}" : $"could not reach {host} ({e.Message})";
-            return new(item, dest, FetchStatus.Failed,
-                $"{item.Name}: {why}. Offline or blocked? Download {item.Url} by hand and put it at {dest}, or point --from (or ${MirrorVariable}) at a folder that has it.");
-        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or TaskCanceledException)
         {
             return new(item, dest, FetchStatus.Failed, $"{item.Name}: {e.Message}");
         }
+    }
+
+    static string HostOf(string url) => Uri.TryCreate(url, UriKind.Absolute, out var uri) ? uri.Host : url;
+
+    /// <summary>The file beside fetched files that keeps the SHA-256 of items without a published checksum, taken at
+    /// their first download (<c>sha256sum -c</c> reads it).</summary>
+    public const string RecordedChecksumsFile = "recorded.sha256";
+
+    string RecordedPath(FetchItem item) => Path.Combine(Path.GetDirectoryName(PathOf(item))!, RecordedChecksumsFile);
+
+    /// <summary>The checksum a file must have: the published one, else the one recorded at its first download, else null (size only).</summary>
+    string? ExpectedChecksum(FetchItem item)
+    {
+        if (item.Checksum != null) return item.Checksum;
+        if (item.Size == null) throw new ArgumentException($"{item.Name}: an item without a published checksum needs its size");
+        string path = RecordedPath(item);
+        if (!File.Exists(path)) return null;
+        foreach (var line in File.ReadLines(path))
+        {
+            var parts = line.Split("  ", 2);
+            if (parts.Length == 2 && parts[1] == item.Name) return parts[0];
+        }
+        return null;
+    }
+
+    async Task RecordChecksumAsync(FetchItem item, string file, CancellationToken ct)
+    {
+        if (item.Checksum != null || ExpectedChecksum(item) != null) return;
+        string sum = await Sha256Async(file, ct);
+        string path = RecordedPath(item);
+        var lines = File.Exists(path) ? File.ReadAllLines(path).ToList() : [];
+        lines.Add($"{sum}  {item.Name}");
+        IO.AtomicFile.Write(path, tmp => File.WriteAllText(tmp, string.Join("\n", lines) + "\n"));
     }
 
     string? FindInMirror(FetchItem item)
@@ -170,11 +219,11 @@ public sealed class Fetcher
         return null;
     }
 
-    async Task<bool> DownloadAsync(FetchItem item, string dest, IProgress<FetchProgress>? progress, CancellationToken ct)
+    async Task<bool> DownloadAsync(FetchItem item, string url, string dest, IProgress<FetchProgress>? progress, CancellationToken ct)
     {
         string part = dest + ".part";
         long have = File.Exists(part) ? new FileInfo(part).Length : 0;
-        using var request = new HttpRequestMessage(HttpMethod.Get, item.Url);
+        using var request = new HttpRequestMessage(HttpMethod.Get, url);
         if (have > 0) request.Headers.Range = new RangeHeaderValue(have, null);
         using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
         bool resumed = false;
@@ -219,16 +268,21 @@ public sealed class Fetcher
     async Task VerifyAndPlaceAsync(FetchItem item, string tmp, string dest, CancellationToken ct)
     {
         long size = new FileInfo(tmp).Length;
-        string sum = await ChecksumAsync(tmp, item.Checksum, ct);
-        if ((item.Size is { } expected && size != expected) || sum != item.Checksum)
+        string? checksum = ExpectedChecksum(item);
+        string sum = await ChecksumAsync(tmp, checksum ?? "", ct);
+        if ((item.Size is { } expected && size != expected) || (checksum != null && sum != checksum))
         {
             File.Delete(tmp);
-            string kind = item.Checksum.StartsWith("sha512-", StringComparison.Ordinal) ? "integrity" : "SHA-256";
+            string kind = checksum?.StartsWith("sha512-", StringComparison.Ordinal) == true ? "integrity" : "SHA-256";
+            var want = new List<string>();
+            if (item.Size is { } s) want.Add($"{s:N0} bytes");
+            if (checksum != null) want.Add(item.Checksum != null ? $"{kind} {checksum}" : $"the {kind} {checksum} recorded at its first download ({RecordedPath(item)})");
             throw new FetchChecksumException(
-                $"{item.Name}: got {size:N0} bytes with {kind} {sum}, expected {(item.Size is { } s ? $"{s:N0} bytes with " : "")}{kind} {item.Checksum}; the download was discarded.");
+                $"{item.Name}: got {size:N0} bytes with {kind} {sum}, expected {string.Join(" with ", want)}; the download was discarded.");
         }
         if (File.Exists(dest)) File.Move(dest, dest + ".bak", overwrite: true); // only reached with Force
         File.Move(tmp, dest);
+        if (checksum == null) await RecordChecksumAsync(item, dest, ct);
     }
 
     /// <summary>The file's checksum in the form of <paramref name="expected"/>: npm's "sha512-&lt;base64&gt;", else SHA-256 hex.</summary>

@@ -13,7 +13,7 @@ public class FetcherTests
         return (data, Convert.ToHexStringLower(SHA256.HashData(data)));
     }
 
-    static FetchItem Item(string url, string sha, long? size = null) =>
+    static FetchItem Item(string url, string? sha, long? size = null) =>
         new("model.bin", "test", url, sha, size, "x/model.bin", "weights/model.bin");
 
     [Fact]
@@ -143,14 +143,83 @@ public class FetcherTests
     [Fact]
     public void Manifest_matches_the_shared_files()
     {
-        foreach (var item in FetchManifest.All.Where(i => i.Group != "faces" && i.Name != "yolov3.weights"))
+        foreach (var item in FetchManifest.All.Where(i => i.Group != "faces" && !i.Name.EndsWith(".weights")))
         {
             var path = TestData.Shared(item.MirrorPath);
             Assert.True(File.Exists(path), $"{item.MirrorPath} missing from shared/");
-            Assert.Equal(item.Checksum, Fetcher.ChecksumAsync(path, item.Checksum).Result);
+            Assert.Equal(item.Checksum, Fetcher.ChecksumAsync(path, item.Checksum!).Result);
         }
         Assert.Equal(248_007_048, FetchManifest.Group("yolov3").Single(i => i.Name == "yolov3.weights").Size);
         Assert.Throws<ArgumentException>(() => FetchManifest.Group("nonsense"));
+    }
+
+    [Theory]
+    [InlineData("yolov3")]
+    [InlineData("yolov3-tiny")]
+    [InlineData("yolov3-spp")]
+    public void Each_weights_file_has_the_size_its_config_implies_and_two_public_sources(string model)
+    {
+        var item = FetchManifest.All.Single(i => i.Name == model + ".weights");
+        var config = MovingImages.Darknet.DarknetConfig.Load(TestData.Cfg(model + ".cfg"));
+        Assert.Equal(20 + 4 * MovingImages.Darknet.DarknetWeights.FloatCount(config), item.Size);
+        Assert.Equal(2, item.Urls.Count);
+        Assert.StartsWith("https://pjreddie.com/", item.Urls[0]);
+        Assert.StartsWith("https://github.com/AlexeyAB/darknet/releases/download/darknet_yolo_v3_optimal/", item.Urls[1]);
+        Assert.Contains(item, FetchManifest.Select(FetchManifest.RecipeGroups.Concat(["spp"])));
+    }
+
+    [Fact]
+    public async Task The_next_source_is_tried_when_one_fails()
+    {
+        using var server = new LocalHttpServer();
+        var (data, sha) = Payload(40_000, 8);
+        var good = server.Add("mirror/model.bin", data);
+        server.Add("bad/model.bin", new byte[40_000]); // right size, wrong bytes
+        var item = Item($"http://127.0.0.1:{server.Port}/gone/model.bin", sha, data.Length) with
+        {
+            AlternateUrls = [$"http://127.0.0.1:{server.Port}/bad/model.bin", good],
+        };
+        var outcome = await new Fetcher(TestData.NewTempDir("alternate")).FetchAsync(item);
+        Assert.Equal(FetchStatus.Downloaded, outcome.Status);
+        Assert.Equal(data, File.ReadAllBytes(outcome.Path));
+        Assert.Contains("404", outcome.Message);       // what happened to the first source is said
+        Assert.Contains("discarded", outcome.Message); // and to the second
+
+        var none = await new Fetcher(TestData.NewTempDir("allfail")).FetchAsync(item with { AlternateUrls = [$"http://127.0.0.1:{server.Port}/bad/model.bin"] });
+        Assert.Equal(FetchStatus.Failed, none.Status);
+        Assert.Contains("404", none.Message);
+        Assert.Contains("discarded", none.Message);
+        Assert.False(File.Exists(none.Path));
+    }
+
+    [Fact]
+    public async Task Without_a_published_checksum_the_size_is_checked_and_the_first_download_recorded()
+    {
+        using var server = new LocalHttpServer();
+        var (data, sha) = Payload(30_000, 9);
+        var url = server.Add("model.bin", data);
+        var item = Item(url, null!, data.Length) with { Checksum = null };
+        var root = TestData.NewTempDir("recorded");
+        var first = await new Fetcher(root).FetchAsync(item);
+        Assert.Equal(FetchStatus.Downloaded, first.Status);
+        string recorded = Path.Combine(root, "weights", Fetcher.RecordedChecksumsFile);
+        Assert.Equal($"{sha}  model.bin", File.ReadAllText(recorded).Trim());
+        Assert.Equal(FetchStatus.AlreadyPresent, (await new Fetcher(root).FetchAsync(item)).Status);
+
+        // the file changes on the server (same size): refused against the recorded checksum, the file in place kept
+        File.Delete(first.Path);
+        server.Add("model.bin", new byte[30_000]);
+        var changed = await new Fetcher(root).FetchAsync(item);
+        Assert.Equal(FetchStatus.Failed, changed.Status);
+        Assert.Contains("recorded at its first download", changed.Message);
+        Assert.False(File.Exists(first.Path));
+
+        // a wrong size is refused before anything is recorded
+        var other = TestData.NewTempDir("recorded-size");
+        var wrong = await new Fetcher(other).FetchAsync(item with { Size = 12_345 });
+        Assert.Equal(FetchStatus.Failed, wrong.Status);
+        Assert.Contains("expected 12,345 bytes", wrong.Message);
+        Assert.False(File.Exists(Path.Combine(other, "weights", Fetcher.RecordedChecksumsFile)));
     }
 
     sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
