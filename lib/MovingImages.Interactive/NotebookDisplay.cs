@@ -58,6 +58,7 @@ public static class NotebookDisplay
             // Each kernel that loads us (our runner may run several in one process) has its cells tracked for interrupts.
             if (Microsoft.DotNet.Interactive.KernelInvocationContext.Current?.HandlingKernel is { } kernel) Cell.Track(kernel);
         }
+        PlotlyJs.PublishLoader(); // plotly.js into the page, from the setup cell, for the interactive charts below it
     }
 
     static void RegisterFormatters()
@@ -94,7 +95,13 @@ public static class NotebookDisplay
         Formatter.Register<DetectionResult>((r, writer) => writer.Write(r.ToString()), "text/plain");
         Formatter.Register<CaptionedImage>((c, writer) => writer.Write(c.Caption), "text/plain");
         Formatter.Register<IEnumerable<Detection>>((list, writer) => writer.Write(string.Join("\n", list)), "text/plain");
+        Formatter.Register<XPlot.Plotly.PlotlyChart>((c, writer) => writer.Write(PlotlyJs.ChartHtml(c)), "text/html");
+        Formatter.Register<XPlot.Plotly.PlotlyChart>((c, writer) => writer.Write("interactive chart (plotly.js)"), "text/plain");
+        Formatter.SetPreferredMimeTypesFor(typeof(XPlot.Plotly.PlotlyChart), "text/html");
+        Formatter.Register<TableView>((t, writer) => writer.Write(t.ToHtml()), "text/html");
+        Formatter.Register<TableView>((t, writer) => writer.Write(t.ToString()), "text/plain");
         Formatter.SetPreferredMimeTypesFor(typeof(RunStats), "text/html");
+        Formatter.SetPreferredMimeTypesFor(typeof(TableView), "text/html");
     }
 
     /// <summary>An HTML &lt;img&gt; holding the image as PNG.</summary>
@@ -116,6 +123,9 @@ public static class NotebookDisplay
         foreach (var st in s.Stages) sb.Append($"<tr><td>{st.Stage}</td><td>{st.P50:0.0}</td><td>{st.P95:0.0}</td><td>{st.Max:0.0}</td></tr>");
         return sb.Append("</tbody></table>").ToString();
     }
+
+    /// <summary>Rows as a table, one column per public property: <c>NotebookDisplay.Table(results.Select(r =&gt; new { r.Name, r.Score }))</c>.</summary>
+    public static TableView Table<T>(IEnumerable<T> rows) => TableView.Of(rows);
 
     /// <summary>
     /// Shows <paramref name="initial"/> as an output of the running cell and returns the display, whose

@@ -73,6 +73,20 @@ public static class SyntheticModels
         return lazy.Value;
     }
 
+    /// <summary>
+    /// A weights folder as <c>movingimages fetch</c> leaves it for <paramref name="model"/>: its cfg, coco.names and (unless
+    /// <paramref name="withWeights"/> is false) the synthetic weights under the real file's name — what the notebooks'
+    /// <c>weightsFolder</c> parameter points at.
+    /// </summary>
+    public static string Folder(string model, bool withWeights = true)
+    {
+        string dir = TestData.NewTempDir("weights-folder");
+        File.Copy(TestData.Cfg(model + ".cfg"), Path.Combine(dir, model + ".cfg"));
+        File.Copy(TestData.CocoNames, Path.Combine(dir, "coco.names"));
+        if (withWeights) File.CreateSymbolicLink(Path.Combine(dir, model + ".weights"), Get(model + ".cfg").Path);
+        return dir;
+    }
+
     static (DarknetConfig, DarknetWeights, string) Make(string cfgName)
     {
         var config = DarknetConfig.Load(TestData.Cfg(cfgName));

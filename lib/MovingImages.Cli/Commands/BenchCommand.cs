@@ -61,7 +61,7 @@ internal static class BenchCommand
                     weightsNote = $"synthetic ({weightsPath} not found)";
                     weightsPath = Path.Combine(Path.GetTempPath(), $"movingimages-bench-{Environment.ProcessId}.weights");
                     temps.Add(weightsPath);
-                    DarknetWeightsFile.Write(weightsPath, WeightsCommand.Generate(config, [decoded[0].Image], options.InputSize, new SyntheticWeightsOptions()), config);
+                    DarknetWeightsFile.Write(weightsPath, ObjectDetection.YoloFiles.Calibrated(config, [decoded[0].Image], options.InputSize, new SyntheticWeightsOptions()), config);
                 }
                 io.Err.WriteLine($"{Path.GetFileName(cfgPath)} at {options.InputSize}, batch {b}, {TorchRuntime.Threads} threads, weights: {weightsNote}, {decoded.Count} frames of {videoPath}");
                 var normal = await MeasureVideo(weightsPath, cfgPath, videoPath, decoded, options, b, ct);
@@ -165,7 +165,7 @@ internal static class BenchCommand
             {
                 // Speed does not depend on the values: use synthetic weights (calibrated, so activations stay sane).
                 tempWeights = Path.Combine(Path.GetTempPath(), $"movingimages-bench-{Environment.ProcessId}.weights");
-                DarknetWeightsFile.Write(tempWeights, WeightsCommand.Generate(config, [mat], options.InputSize, new SyntheticWeightsOptions()), config);
+                DarknetWeightsFile.Write(tempWeights, ObjectDetection.YoloFiles.Calibrated(config, [mat], options.InputSize, new SyntheticWeightsOptions()), config);
                 weightsNote = $"synthetic ({weightsPath} not found)";
                 weightsPath = tempWeights;
             }

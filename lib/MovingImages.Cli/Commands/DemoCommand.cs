@@ -7,100 +7,137 @@ namespace MovingImages.Cli.Commands;
 
 /// <summary>
 /// <c>movingimages demo</c>: fetch what the recipes need, run them on the samples, write results to out/, and say
-/// plainly which parts could not run because their inputs could not be fetched.
+/// plainly, part by part, what ran (on real or synthetic weights), what was skipped because its inputs could not be
+/// fetched, and what failed. Exit 1 when a part failed or did not do its job.
 /// </summary>
 internal static class DemoCommand
 {
+    /// <summary>One part's line in the summary.</summary>
+    internal sealed record PartReport(string Part, string Status, string Weights, string Detail)
+    {
+        /// <summary>Whether this part makes the demo fail: an exception, or a run that did not do its job.</summary>
+        public bool Failed => Status is "FAILED" or "NOT BETTER";
+    }
+
     public static Command Create(CliIO io)
     {
         var from = SharedOptions.From();
         var root = new Option<string>("--root") { Description = "project folder holding weights/, data/ and out/", DefaultValueFactory = _ => "." };
         var offline = SharedOptions.Offline();
-        var fakeSteps = new Option<int>("--fakevideo-iterations") { Description = "training steps of the fake-video part (0 skips it; ≈1 min per 1000 on a 2-core CPU)", DefaultValueFactory = _ => 1000 };
-        var command = new Command("demo", "Fetch inputs and run the recipes on the sample media; results go to out/.") { from, root, offline, fakeSteps };
+        var model = new Option<string>("--model") { Description = $"the YOLO model: {string.Join(", ", YoloFiles.KnownModels.Keys)}", DefaultValueFactory = _ => "yolov3" };
+        var fakeSteps = new Option<int>("--fakevideo-iterations")
+        {
+            Description = $"training steps of the fake-video part (0 skips it; the classroom preset's {FaceSwap.FaceSwapPreset.Classroom.Iterations} take ≈2¼ min on a 2-core CPU)",
+            DefaultValueFactory = _ => FaceSwap.FaceSwapPreset.Classroom.Iterations,
+        };
+        var command = new Command("demo", "Fetch inputs and run the recipes on the sample media; results go to out/.") { from, root, offline, model, fakeSteps };
         command.SetAction(async (parse, ct) =>
         {
             string dir = parse.GetValue(root)!;
-            var report = new List<(string Part, string Status, string Detail)>();
+            var report = new List<PartReport>();
             io.Err.WriteLine("Fetching inputs…");
-            var outcomes = await FetchCommand.FetchAsync(io, FetchManifest.Group("all"), dir, parse.GetValue(from), force: false, parse.GetValue(offline), ct);
-            string P(string name) => outcomes.First(o => o.Item.Name == name).Path;
-            bool Have(string name) => outcomes.First(o => o.Item.Name == name).Ok;
-            string Why(string name) => outcomes.First(o => o.Item.Name == name).Message ?? "";
+            var outcomes = await FetchCommand.FetchAsync(io, FetchManifest.Select(FetchManifest.RecipeGroups), dir, parse.GetValue(from), force: false, parse.GetValue(offline), ct);
+            var inputs = new DemoInputs(outcomes);
 
-            // Recipe 1: locate objects in the sample photos with YOLOv3.
-            var images = new[] { "dog.jpg", "eagle.jpg", "giraffe.jpg", "horses.jpg", "person.jpg", "messi5.jpg" };
-            if (!Have("yolov3.cfg") || !Have("yolov3.weights") || !Have("coco.names"))
-            {
-                string missing = string.Join("; ", new[] { "yolov3.cfg", "yolov3.weights", "coco.names" }.Where(n => !Have(n)).Select(Why));
-                report.Add(("locate objects (YOLOv3)", "SKIPPED", $"inputs could not be fetched: {missing}"));
-                report.Add(("locate objects in video (YOLOv3 + SORT)", "SKIPPED", "needs the YOLOv3 files above"));
-            }
-            else
-            {
-                using var yolo = Yolo.Load(P("yolov3.cfg"), P("yolov3.weights"), P("coco.names"));
-                foreach (var name in images.Where(Have))
-                {
-                    ct.ThrowIfCancellationRequested();
-                    using var result = yolo.Detect(P(name));
-                    string target = Path.Combine(dir, "out", Path.GetFileNameWithoutExtension(name) + ".annotated.jpg");
-                    result.Save(target);
-                    io.Err.WriteLine($"  {name}: {string.Join(", ", result.Detections.Select(d => $"{d.Label} {d.Score:0.00}"))} → {target}");
-                }
-                var absent = images.Where(n => !Have(n)).ToArray();
-                report.Add(("locate objects (YOLOv3)", absent.Length == 0 ? "ok" : "PARTIAL",
-                    absent.Length == 0 ? $"{images.Length} annotated images in out/" : $"missing samples: {string.Join(", ", absent)}"));
-
-                // Recipe 1, part 2: the same detector on a video, frame by frame, with tracking.
-                if (Have("vtest.avi"))
-                {
-                    string target = Path.Combine(dir, "out", "vtest.annotated.mp4");
-                    var stats = await LocateCommand.LocateVideoAsync(io, yolo, P("vtest.avi"), target,
-                        new Video.PipelineOptions(MaxFrames: 200, ClassCount: yolo.Names.Count), json: false, jsonFile: null, show: false, folderFps: 25, ct);
-                    report.Add(("locate objects in video (YOLOv3 + SORT)", "ok", $"{stats.FramesOut} frames at {stats.Fps:0.0} fps → {target}"));
-                }
-                else report.Add(("locate objects in video (YOLOv3 + SORT)", "SKIPPED", Why("vtest.avi")));
-            }
-
-            // Recipe 2, first stage: find, landmark and align the faces in the sample photos.
-            var facePhotos = Directory.Exists(Path.Combine(dir, "data", "faces")) ? Directory.GetFiles(Path.Combine(dir, "data", "faces"), "*.jpg").Order(StringComparer.Ordinal).ToArray() : [];
-            if (!Have("face-api-1.7.15.tgz") || facePhotos.Length == 0)
-                report.Add(("faces (face-api networks)", "SKIPPED", Have("face-api-1.7.15.tgz") ? "no photos in data/faces" : Why("face-api-1.7.15.tgz")));
-            else
-            {
-                using var faces = FaceAnalysis.Faces.Load(Path.Combine(dir, FaceAnalysis.Faces.DefaultDirectory));
-                int total = 0;
-                foreach (var photo in facePhotos)
-                {
-                    ct.ThrowIfCancellationRequested();
-                    using var image = Imaging.ImageFiles.Read(photo);
-                    var found = faces.DetectFaces(image);
-                    total += found.Count;
-                    using var drawn = FaceAnalysis.FaceOutput.Draw(image, found);
-                    Imaging.ImageFiles.Write(Path.Combine(dir, "out", Path.GetFileNameWithoutExtension(photo) + ".faces.jpg"), drawn);
-                }
-                report.Add(("faces (face-api networks)", "ok", $"{total} faces with landmarks in {facePhotos.Length} photos → out/*.faces.jpg"));
-            }
-
-            // Recipe 2: the fake video on Megamind.avi (a small model, so that it finishes in minutes).
-            const string fakePart = "fake video (faceswap on Megamind.avi)";
+            await Part(io, report, 1, "locate objects (YOLOv3 on photos and a video)", () => LocateAsync(io, dir, parse.GetValue(model)!, inputs, ct), ct);
+            await Part(io, report, 2, "faces (face-api networks)", () => Task.FromResult(FacesPart(io, dir, inputs, ct)), ct);
             int fakeIterations = parse.GetValue(fakeSteps);
-            if (fakeIterations <= 0) report.Add((fakePart, "SKIPPED", "--fakevideo-iterations 0"));
-            else if (!Have("face-api-1.7.15.tgz") || !Have("Megamind.avi"))
-                report.Add((fakePart, "SKIPPED", string.Join("; ", new[] { "face-api-1.7.15.tgz", "Megamind.avi" }.Where(n => !Have(n)).Select(Why))));
-            else
+            await Part(io, report, 3, "fake video (faceswap on Megamind.avi)", async () =>
             {
-                io.Err.WriteLine("Fake video: preprocess, train, measure, convert…");
-                var (status, detail) = await FakeVideoCommand.DemoAsync(io, dir, P("Megamind.avi"), fakeIterations, ct);
-                report.Add((fakePart, status, detail));
-            }
+                if (fakeIterations <= 0) return [new("fake video (faceswap on Megamind.avi)", "SKIPPED", "", "--fakevideo-iterations 0")];
+                if (inputs.Missing("face-api-1.7.15.tgz", "Megamind.avi") is { } why) return [new("fake video (faceswap on Megamind.avi)", "SKIPPED", "", why)];
+                var (status, detail) = await FakeVideoCommand.DemoAsync(io, dir, inputs.Path("Megamind.avi"), fakeIterations, ct);
+                return [new("fake video (faceswap on Megamind.avi)", status, "trained here", detail)];
+            }, ct);
 
-            var table = new Table().AddColumns("part", "status", "detail");
-            foreach (var (part, status, detail) in report) table.AddRow(Markup.Escape(part), Markup.Escape(status), Markup.Escape(detail));
+            var table = new Table().AddColumns("part", "status", "weights", "detail");
+            foreach (var r in report) table.AddRow(Markup.Escape(r.Part), Markup.Escape(r.Status), Markup.Escape(r.Weights), Markup.Escape(r.Detail));
             io.Console.Write(table);
-            foreach (var (part, status, detail) in report) io.Out.WriteLine($"{part}: {status}{(detail.Length > 0 ? " — " + detail : "")}");
-            return report.Any(r => r.Status == "NOT BETTER") ? 1 : 0; // a part that ran but did not work is a failed demo
+            foreach (var r in report) io.Out.WriteLine($"{r.Part}: {r.Status}{(r.Weights.Length > 0 ? $" [{r.Weights}]" : "")}{(r.Detail.Length > 0 ? " — " + r.Detail : "")}");
+            return report.Any(r => r.Failed) ? 1 : 0;
         });
         return command;
+    }
+
+    /// <summary>Runs one part with a heading; an exception becomes a FAILED line (the other parts still run), never a crash.</summary>
+    static async Task Part(CliIO io, List<PartReport> report, int number, string name, Func<Task<IReadOnlyList<PartReport>>> run, CancellationToken ct)
+    {
+        io.Err.WriteLine($"── part {number}/3: {name} ──");
+        try
+        {
+            report.AddRange(await run());
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            io.Err.WriteLine($"  FAILED: {e.GetType().Name}: {e.Message}");
+            report.Add(new(name, "FAILED", "", e.Message));
+        }
+    }
+
+    /// <summary>What the fetch step brought, by file name.</summary>
+    sealed class DemoInputs(IReadOnlyList<FetchOutcome> outcomes)
+    {
+        FetchOutcome Of(string name) => outcomes.First(o => o.Item.Name == name);
+        public bool Have(string name) => Of(name).Ok;
+        public string Path(string name) => Of(name).Path;
+        /// <summary>Why some of <paramref name="names"/> are missing, or null when all are there.</summary>
+        public string? Missing(params string[] names) =>
+            names.All(Have) ? null : "inputs could not be fetched: " + string.Join("; ", names.Where(n => !Have(n)).Select(n => Of(n).Message));
+    }
+
+    static async Task<IReadOnlyList<PartReport>> LocateAsync(CliIO io, string dir, string model, DemoInputs inputs, CancellationToken ct)
+    {
+        const string photosPart = "locate objects (photos)", videoPart = "locate objects in video (+ SORT tracking)";
+        var images = new[] { "dog.jpg", "eagle.jpg", "giraffe.jpg", "horses.jpg", "person.jpg", "messi5.jpg" };
+        if (inputs.Missing(model + ".cfg", "coco.names") is { } missing)
+            return [new(photosPart, "SKIPPED", "", missing), new(videoPart, "SKIPPED", "", "needs the files above")];
+        string weightsFolder = System.IO.Path.Combine(dir, "weights");
+        if (!File.Exists(System.IO.Path.Combine(weightsFolder, model + ".weights")))
+            io.Err.WriteLine($"  no {model}.weights: making synthetic weights (calibrated on the sample photos)…");
+        var files = YoloFiles.Find(model, weightsFolder, System.IO.Path.Combine(dir, "data", "images"));
+        string weightsKind = files.Synthetic ? "SYNTHETIC (boxes meaningless)" : $"real ({model}.weights)";
+        if (files.Synthetic) io.Err.WriteLine($"  {files.Describe()}");
+        using var yolo = Yolo.Load(files.Cfg, files.Weights, files.Names);
+        var present = images.Where(inputs.Have).ToArray();
+        for (int i = 0; i < present.Length; i++)
+        {
+            ct.ThrowIfCancellationRequested();
+            using var result = yolo.Detect(inputs.Path(present[i]));
+            string target = System.IO.Path.Combine(dir, "out", System.IO.Path.GetFileNameWithoutExtension(present[i]) + ".annotated.jpg");
+            result.Save(target);
+            io.Err.WriteLine($"  [{i + 1}/{present.Length}] {present[i]}: {string.Join(", ", result.Detections.Select(d => $"{d.Label} {d.Score:0.00}"))} → {target}");
+        }
+        var absent = images.Except(present).ToArray();
+        var photos = new PartReport(photosPart, absent.Length == 0 ? "ok" : "PARTIAL", weightsKind,
+            absent.Length == 0 ? $"{images.Length} annotated images in out/" : $"missing samples: {string.Join(", ", absent)}");
+        if (!inputs.Have("vtest.avi")) return [photos, new(videoPart, "SKIPPED", "", inputs.Missing("vtest.avi")!)];
+        string video = System.IO.Path.Combine(dir, "out", "vtest.annotated.mp4");
+        var stats = await LocateCommand.LocateVideoAsync(io, yolo, inputs.Path("vtest.avi"), video,
+            new Video.PipelineOptions(MaxFrames: 200, ClassCount: yolo.Names.Count), json: false, jsonFile: null, show: false, folderFps: 25, ct);
+        bool complete = stats.FramesOut > 0 && !stats.Cancelled;
+        return [photos, new(videoPart, complete ? "ok" : "FAILED", weightsKind, $"{stats.FramesOut} frames at {stats.Fps:0.0} fps → {video}")];
+    }
+
+    static IReadOnlyList<PartReport> FacesPart(CliIO io, string dir, DemoInputs inputs, CancellationToken ct)
+    {
+        const string part = "faces (face-api networks)";
+        if (inputs.Missing("face-api-1.7.15.tgz") is { } missing) return [new(part, "SKIPPED", "", missing)];
+        string folder = System.IO.Path.Combine(dir, "data", "faces");
+        var photos = Directory.Exists(folder) ? Directory.GetFiles(folder, "*.jpg").Order(StringComparer.Ordinal).ToArray() : [];
+        if (photos.Length == 0) return [new(part, "SKIPPED", "", "no photos in data/faces")];
+        using var faces = FaceAnalysis.Faces.Load(System.IO.Path.Combine(dir, FaceAnalysis.Faces.DefaultDirectory));
+        int total = 0;
+        for (int i = 0; i < photos.Length; i++)
+        {
+            ct.ThrowIfCancellationRequested();
+            using var image = Imaging.ImageFiles.Read(photos[i]);
+            var found = faces.DetectFaces(image);
+            total += found.Count;
+            using var drawn = FaceAnalysis.FaceOutput.Draw(image, found);
+            string target = System.IO.Path.Combine(dir, "out", System.IO.Path.GetFileNameWithoutExtension(photos[i]) + ".faces.jpg");
+            Imaging.ImageFiles.Write(target, drawn);
+            io.Err.WriteLine($"  [{i + 1}/{photos.Length}] {System.IO.Path.GetFileName(photos[i])}: {found.Count} faces → {target}");
+        }
+        return [new(part, "ok", "face-api (pretrained)", $"{total} faces with landmarks in {photos.Length} photos → out/*.faces.jpg")];
     }
 }

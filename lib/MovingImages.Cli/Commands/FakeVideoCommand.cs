@@ -141,16 +141,17 @@ internal static class FakeVideoCommand
 
     /// <summary>
     /// The demo's fake-video part on Megamind.avi: the woman's face becomes the man's in her shots, the background man is
-    /// left alone by the face filter, the sound is kept. A small model (64 px, 32 filters, 256-wide bottleneck) trained
-    /// <paramref name="iterations"/> steps in bf16, so it finishes in minutes on a CPU; the identity probe says how far the
-    /// swap got. Writes under <c>&lt;root&gt;/out/faceit/</c>; returns the report line.
+    /// left alone by the face filter, the sound is kept. The classroom preset (<see cref="FaceSwapPreset.Classroom"/>: 64 px,
+    /// 32 filters, 256-wide bottleneck, bf16) trained <paramref name="iterations"/> steps, so it finishes in minutes on a
+    /// CPU; the identity probe says how far the swap got. Writes under <c>&lt;root&gt;/out/faceit/</c> (notebook 02 uses
+    /// <c>out/notebook-02/</c>); returns the report line.
     /// </summary>
     internal static async Task<(string Status, string Detail)> DemoAsync(CliIO io, string root, string video, int iterations, CancellationToken ct)
     {
         var faceit = new FaceIt("woman_to_man", "woman", "man", Path.Combine(root, "out", "faceit"))
         {
             FaceModels = Path.GetFullPath(Path.Combine(root, Faces.DefaultDirectory)),
-            ModelOptions = new FaceSwapModelOptions(64, 256, 32),
+            ModelOptions = FaceSwapPreset.Classroom.ModelOptions,
             FilterThreshold = 0.465f, // these animated faces are closer to each other than photographs (dlib's 0.6)
             CropSize = 128,
         };
@@ -161,7 +162,7 @@ internal static class FakeVideoCommand
         foreach (var s in await Task.Run(() => faceit.Preprocess(5, cancellationToken: ct), ct))
             io.Err.WriteLine($"  {s.Person}: {s.Faces} faces from {s.Frames} frames, {s.Rejected} other faces skipped");
         // bf16 (AVX-512 BF16 through oneDNN): 1.47× fp32's samples/s here, the same loss after 200 steps on these faces (0.1913 vs 0.1909)
-        var options = new TrainingOptions(BatchSize: 8, LearningRate: 3e-4, PreviewEvery: iterations, Precision: Precision.BFloat16);
+        var options = FaceSwapPreset.Classroom.TrainingOptions() with { PreviewEvery = iterations };
         IdentityScore before, after;
         using (var probe = await Task.Run(() => faceit.IdentityProbe(everyNthFrame: 10), ct))
         {

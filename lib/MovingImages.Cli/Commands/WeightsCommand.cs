@@ -34,7 +34,7 @@ internal static class WeightsCommand
             var images = (parse.GetValue(calibrate) ?? []).Select(ImageFiles.Read).ToList();
             try
             {
-                var weights = Generate(config, images, parse.GetValue(size), new SyntheticWeightsOptions(parse.GetValue(seed), parse.GetValue(conf)));
+                var weights = ObjectDetection.YoloFiles.Calibrated(config, images, parse.GetValue(size), new SyntheticWeightsOptions(parse.GetValue(seed), parse.GetValue(conf)));
                 DarknetWeightsFile.Write(parse.GetValue(output)!, weights, config);
             }
             finally
@@ -45,14 +45,6 @@ internal static class WeightsCommand
             return 0;
         });
         return command;
-    }
-
-    /// <summary>Synthetic weights, calibrated on <paramref name="images"/> letterboxed to <paramref name="size"/> when any are given.</summary>
-    public static DarknetWeights Generate(DarknetConfig config, IReadOnlyList<OpenCvSharp.Mat> images, int size, SyntheticWeightsOptions options)
-    {
-        if (images.Count == 0) return SyntheticWeights.Generate(config, null, options);
-        var (input, _) = ImageTensor.LetterboxBatch(images, size);
-        using (input) return SyntheticWeights.Generate(config, input, options);
     }
 
     static Command Info(CliIO io)

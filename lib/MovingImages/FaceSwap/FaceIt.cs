@@ -253,6 +253,27 @@ public sealed class FaceIt
         }
     }
 
+    /// <summary>Every training step's losses and speed so far, across resumed runs (from the checkpoint).</summary>
+    /// <exception cref="FileNotFoundException">No checkpoint yet.</exception>
+    public IReadOnlyList<TrainingStep> TrainingHistory()
+    {
+        if (!File.Exists(CheckpointPath)) throw new FileNotFoundException($"no trained model at {CheckpointPath}: run Train() first", CheckpointPath);
+        var a = LoadFaces(PersonA);
+        var b = LoadFaces(PersonB);
+        try
+        {
+            using var model = new FaceSwapModel(ModelOptions);
+            using var trainer = new FaceSwapTrainer(model, a, b, new TrainingOptions(BatchSize: 1));
+            trainer.LoadCheckpoint(CheckpointPath);
+            return trainer.History.ToArray();
+        }
+        finally
+        {
+            a.ForEach(m => m.Dispose());
+            b.ForEach(m => m.Dispose());
+        }
+    }
+
     /// <summary>The training preview (rows of A, A→A, A→B and B, B→B, B→A) and the loss chart of the current checkpoint.</summary>
     public (Mat Preview, ScottPlot.Plot Losses) Progress(int count = 4)
     {

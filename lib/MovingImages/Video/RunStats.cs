@@ -22,7 +22,8 @@ public readonly record struct MemorySample(int Frame, long Bytes, long Managed);
 /// <param name="Track">Tracking and annotation.</param>
 /// <param name="Write">All sinks.</param>
 /// <param name="Latency">From the start of decoding to the end of writing.</param>
-public readonly record struct FrameTiming(int Index, double Decode, double Detect, double Track, double Write, double Latency);
+/// <param name="Objects">Objects shown on the frame (tracks, or detections without tracking).</param>
+public readonly record struct FrameTiming(int Index, double Decode, double Detect, double Track, double Write, double Latency, int Objects = 0);
 
 /// <summary>What a pipeline run did: frame counts, per-stage latency, throughput, memory.</summary>
 public sealed class RunStats

@@ -226,7 +226,7 @@ public sealed class VideoPipeline
                 framesOut++;
                 lastTime = item.Frame.Time;
                 double latency = Stopwatch.GetElapsedTime(item.Started).TotalMilliseconds;
-                timings.Add(new FrameTiming(item.Frame.Index, item.DecodeMs, item.DetectMs, trackMs, writeMs, latency));
+                timings.Add(new FrameTiming(item.Frame.Index, item.DecodeMs, item.DetectMs, trackMs, writeMs, latency, objects.Count));
                 if (framesOut % 100 == 0) Runtime.NativeHeap.Trim(); // keep a long video's memory flat (see NativeHeap)
                 if (framesOut % 25 == 1) memory.Add(new MemorySample(framesOut, Environment.WorkingSet, GC.GetTotalMemory(false)));
                 progress?.Report(new PipelineProgress(framesOut, _options.MaxFrames is { } m ? Math.Min(m, info.FrameCount ?? m) : info.FrameCount,

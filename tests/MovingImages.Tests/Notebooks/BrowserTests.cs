@@ -27,10 +27,9 @@ public class BrowserTests(ITestOutputHelper output)
         string root = TestData.NewTempDir("browser");
         Directory.CreateSymbolicLink(Path.Combine(root, "lib"), Path.Combine(TestData.RepoRoot, "lib"));
         Directory.CreateDirectory(Path.Combine(root, "notebooks"));
-        var (_, _, weights) = SyntheticModels.Get("yolov3-tiny.cfg");
         string prepared = RealKernelTests.Prepare("01-locate-objects.ipynb", new()
         {
-            ["cfgPath"] = TestData.Cfg("yolov3-tiny.cfg"), ["weightsPath"] = weights, ["namesPath"] = TestData.CocoNames,
+            ["model"] = "yolov3-tiny", ["weightsFolder"] = SyntheticModels.Folder("yolov3-tiny"),
             ["imagePath"] = TestData.Image("dog.jpg"), ["videoPath"] = TestData.Shared("data", "video", "vtest.avi"),
             ["inputSize"] = "320", ["maxFrames"] = "20", ["cameraFrames"] = "5",
         });
@@ -76,6 +75,18 @@ public class BrowserTests(ITestOutputHelper output)
             Assert.Contains("done, 20 frames", figure.FindElement(By.TagName("figcaption")).Text);    // the final frame, in place
             AssertVisibleImage(js, figure.FindElement(By.TagName("img")), "the video cell's last frame");
             Assert.Single(video.FindElements(By.TagName("figure")));                                   // updated in place, not appended
+
+            // the interactive charts are drawn by the plotly.js the setup cell embedded (the page has no network besides the
+            // notebook server): each chart's div holds plotly's SVG with one trace per series
+            Until(TimeSpan.FromSeconds(30), "the interactive charts to draw", () =>
+                Output(driver, js, "Charts.FrameTimes(stats)").FindElements(By.CssSelector(".js-plotly-plot .main-svg")).Count > 0);
+            var frameChart = Output(driver, js, "Charts.FrameTimes(stats)").FindElement(By.CssSelector(".js-plotly-plot"));
+            Assert.Equal(3L, js.ExecuteScript("return arguments[0].querySelectorAll('.scatterlayer .trace').length", frameChart));
+            Assert.True(frameChart.Size.Width > 300 && frameChart.Size.Height > 300, $"the chart is {frameChart.Size}");
+            var sizeChart = Output(driver, js, "Input size: objects found and time").FindElement(By.CssSelector(".js-plotly-plot"));
+            Assert.Equal(3L, js.ExecuteScript("return arguments[0].querySelectorAll('.barlayer .point').length", sizeChart)); // a bar per size
+            Assert.Contains("Input size", sizeChart.Text);                                                                       // the title, drawn
+            Assert.Equal("4.1.2", js.ExecuteScript("return window.Plotly.version"));
 
             js.ExecuteScript("arguments[0].scrollIntoView({block: 'center'})", figure);
             string shots = Path.Combine(TestData.RepoRoot, "tests", "MovingImages.Tests", "TestResults");

@@ -34,15 +34,16 @@ public partial class NotebooksTests(ITestOutputHelper output)
     [Fact]
     public void Every_notebook_executes_with_small_parameters()
     {
-        var (_, _, weights) = SyntheticModels.Get("yolov3-tiny.cfg");
+        // notebook 01 finds no weights file in its folder: it runs on synthetic weights it makes, and says so first
+        string weightsFolder = SyntheticModels.Folder("yolov3-tiny", withWeights: false);
         var outDir = TestData.NewTempDir("notebooks-out");
         var sw = Stopwatch.StartNew();
         var (code, stdout, stderr) = CliProcess.Run(["notebook", "run", NotebooksDir, "--out", outDir, "--timeout", "600",
-            "-p", $"cfgPath={TestData.Cfg("yolov3-tiny.cfg")}", "-p", $"weightsPath={weights}", "-p", $"namesPath={TestData.CocoNames}",
+            "-p", "model=yolov3-tiny", "-p", $"weightsFolder={weightsFolder}",
             "-p", $"imagePath={TestData.Image("dog.jpg")}", "-p", $"videoPath={TestData.Shared("data", "video", "vtest.avi")}",
             "-p", $"faceModels={MovingImages.Tests.FaceAnalysis.FaceModels.Directory}", "-p", $"sceneVideo={TestData.Shared("data", "video", "Megamind.avi")}",
             "-p", "inputSize=320", "-p", "maxFrames=12", "-p", "cameraFrames=5", "-p", "previewFrames=3",
-            "-p", "imageSize=32", "-p", "filters=16", "-p", "encoderDim=64", "-p", "iterations=30", "-p", "batchSize=8", "-p", "learningRate=1e-3",
+            "-p", "preset=classroom", "-p", "imageSize=32", "-p", "filters=16", "-p", "encoderDim=64", "-p", "iterations=30", "-p", "batchSize=8", "-p", "learningRate=1e-3",
             "-p", "everyNthFrame=10", "-p", "convertSeconds=1.0", /* under the 45 frames the before/after picture once needed */ "-p", "previewEvery=10", "-p", "precision=bf16", "-p", $"workDir={TestData.NewTempDir("faceit-notebook")}"], TimeSpan.FromMinutes(15));
         output.WriteLine($"{sw.Elapsed.TotalSeconds:0} s\n{stdout}\n{stderr}");
         Assert.True(code == 0, stdout + stderr);
@@ -50,9 +51,21 @@ public partial class NotebooksTests(ITestOutputHelper output)
         // 01: no errors; the image step shows the annotated photo, the video step a live frame, charts are PNG
         var locate = Executed(outDir, "01-locate-objects.ipynb");
         Assert.DoesNotContain(locate.SelectMany(c => c.Outputs), o => o["output_type"]!.GetValue<string>() == "error");
+        var firstOutput = locate.SelectMany(c => c.Outputs).First(o => !IsPlotlyLoader(o)); // the first a reader sees
+        Assert.Contains("yolov3-tiny: SYNTHETIC weights", Lines(firstOutput["data"]?["text/plain"]) + Html(firstOutput));
+        Assert.Contains("movingimages fetch tiny", Lines(firstOutput["data"]?["text/plain"]) + Html(firstOutput));
+        Assert.True(File.Exists(Path.Combine(weightsFolder, "synthetic", "yolov3-tiny.synthetic-seed7.weights")));
+        Assert.False(File.Exists(Path.Combine(weightsFolder, "yolov3-tiny.weights"))); // nothing written under the real file's name
         Assert.Contains(Cell(locate, "yolo.Detect(imagePath);").Outputs, o => Html(o).Contains("<img src=\"data:image/png;base64,"));
         Assert.Contains(Cell(locate, "NotebookDisplay.LiveView()").Outputs, o => Html(o).Contains("<img src=\"data:image/jpeg;base64,"));
-        Assert.Contains(Cell(locate, "stats.LatencyChart()").Outputs, o => o["data"]?["image/png"] != null);
+        // interactive charts: plotly.js embedded once, by the setup cell; each chart a div drawn by it; no CDN anywhere
+        Assert.Single(locate.SelectMany(c => c.Outputs), IsPlotlyLoader);
+        Assert.Contains(locate[0].Outputs, IsPlotlyLoader);
+        Assert.True(Html(locate[0].Outputs.Single(IsPlotlyLoader)).Length > 4_000_000, "the loader carries plotly.min.js itself");
+        foreach (var chartCell in new[] { "Charts.FrameTimes(stats)", "Input size: objects found and time", "Objects found by score threshold" })
+            Assert.Contains(Cell(locate, chartCell).Outputs, o => Html(o).Contains("Plotly.newPlot('mi-plot-"));
+        Assert.DoesNotContain(locate.Concat(Executed(outDir, "02-fake-video.ipynb")).SelectMany(c => c.Outputs),
+            o => System.Text.RegularExpressions.Regex.IsMatch(Html(o), "<script[^>]*src=|cdn\\.plot\\.ly/plotly|require\\(\\['plotly"));
         Assert.Contains(Cell(locate, "byConfidence").Outputs, o => o["data"]?["image/png"] != null);
         Assert.Contains(locate, c => c.Tags.Contains("injected-parameters"));
         // 02: the footage step shows frames
@@ -63,11 +76,13 @@ public partial class NotebooksTests(ITestOutputHelper output)
         Assert.Contains(Cell(fake, "filter.Matches").Outputs, o => o["data"]?["image/png"] != null);
         Assert.Contains(Cell(fake, "model.Summary()").Outputs, o => o["output_type"]!.GetValue<string>() == "stream" && Lines(o["text"]).Contains("model total"));
         var training = Cell(fake, "faceit.Progress(3)").Outputs;
-        Assert.Contains(training, o => o["data"]?["image/png"] != null);                                    // preview grid and loss chart
+        Assert.Contains(training, o => o["data"]?["image/png"] != null);                                    // preview grid
+        Assert.Contains(training, o => Html(o).Contains("Plotly.newPlot('mi-plot-") && Html(o).Contains("loss B (B → B)")); // the loss chart, interactive
         Assert.Contains(training, o => Html(o).Contains("<progress value=\"30\" max=\"30\""));             // the bar, updated in place to the end
         Assert.Contains(training, o => Html(o).Contains("<img src=\"data:image/png;base64,"));           // the preview grid, replaced in place during training
-        Assert.True(training.Count(o => o["data"]?["image/png"] != null) >= 2, "the final preview and the loss chart");
-        Assert.Contains(Cell(fake, "IdentityProbe(").Outputs, o => Html(o).Contains("distanceToHim"));   // the identity table
+        Assert.Contains(Cell(fake, "FaceSwapPreset.Named").Outputs, o => Html(o).Contains("<td>classroom (changed)</td><td>32</td><td>16</td><td>64</td><td>30</td>")); // the knobs, overridden
+        Assert.Contains(Cell(fake, "IdentityProbe(").Outputs, o => Html(o).Contains("<th>distanceToHim</th>"));   // the identity table, as a table
+        Assert.Contains(Cell(fake, "faceit.Preprocess(").Outputs, o => Html(o).Contains("<th>Person</th><th>Frames</th><th>Faces</th><th>Rejected</th>"));
         Assert.Contains(Cell(fake, "IdentityProbe(").Outputs, o => Verdict().IsMatch(Lines(o["data"]?["text/plain"]) + Html(o))); // and its verdict
         Assert.Contains(Cell(fake, "faceit.Convert(").Outputs, o => o["data"]?["image/png"] != null);      // before | after
 
@@ -98,6 +113,8 @@ public partial class NotebooksTests(ITestOutputHelper output)
 
     [System.Text.RegularExpressions.GeneratedRegex(@"(^|>)(ok: training moved|NOT BETTER: the trained model)")]
     private static partial System.Text.RegularExpressions.Regex Verdict();
+
+    static bool IsPlotlyLoader(JsonObject output) => Html(output).Contains("data-movingimages=\"plotly.js ");
 
     static string Html(JsonObject output) => Lines(output["data"]?["text/html"]);
     static string Lines(JsonNode? n) => n switch { null => "", JsonArray a => string.Concat(a.Select(l => l!.GetValue<string>())), _ => n.GetValue<string>() };

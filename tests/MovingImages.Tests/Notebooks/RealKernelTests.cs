@@ -105,10 +105,9 @@ public class RealKernelTests(ITestOutputHelper output)
     [Fact]
     public void Notebook_01_runs_in_the_real_kernel_with_images_and_a_live_view_updated_in_place()
     {
-        var (_, _, weights) = SyntheticModels.Get("yolov3-tiny.cfg");
         var prepared = Prepare("01-locate-objects.ipynb", new()
         {
-            ["cfgPath"] = TestData.Cfg("yolov3-tiny.cfg"), ["weightsPath"] = weights, ["namesPath"] = TestData.CocoNames,
+            ["model"] = "yolov3-tiny", ["weightsFolder"] = SyntheticModels.Folder("yolov3-tiny"),
             ["imagePath"] = TestData.Image("dog.jpg"), ["videoPath"] = TestData.Shared("data", "video", "vtest.avi"),
             ["inputSize"] = "320", ["maxFrames"] = "20", ["cameraFrames"] = "5",
         });
@@ -126,10 +125,9 @@ public class RealKernelTests(ITestOutputHelper output)
     [Fact]
     public void Interrupting_the_video_cell_stops_it_within_a_second_and_the_kernel_keeps_its_objects()
     {
-        var (_, _, weights) = SyntheticModels.Get("yolov3-tiny.cfg");
         var prepared = Prepare("01-locate-objects.ipynb", new()
         {
-            ["cfgPath"] = TestData.Cfg("yolov3-tiny.cfg"), ["weightsPath"] = weights, ["namesPath"] = TestData.CocoNames,
+            ["model"] = "yolov3-tiny", ["weightsFolder"] = SyntheticModels.Folder("yolov3-tiny"),
             ["imagePath"] = TestData.Image("dog.jpg"), ["videoPath"] = TestData.Shared("data", "video", "vtest.avi"),
             ["inputSize"] = "320", ["maxFrames"] = "100000", ["cameraFrames"] = "5",
         });
