@@ -38,7 +38,7 @@ public class NpmPackageFile : Task
                 return true;
             }
             Directory.CreateDirectory(Path.GetDirectoryName(Destination)!);
-            string tmp = Destination + ".tmp";
+            string tmp = Destination + "." + Guid.NewGuid().ToString("N") + ".tmp";
             File.WriteAllBytes(tmp, content);
             if (File.Exists(Destination)) File.Delete(Destination);
             File.Move(tmp, Destination);
@@ -58,11 +58,22 @@ public class NpmPackageFile : Task
         using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(2) };
         using var response = http.GetAsync(TarballUrl, HttpCompletionOption.ResponseHeadersRead).GetAwaiter().GetResult();
         response.EnsureSuccessStatusCode();
-        string part = CacheFile + ".part";
+        string part = CacheFile + "." + Guid.NewGuid().ToString("N") + ".part"; // projects building in parallel may both download
         using (var input = response.Content.ReadAsStreamAsync().GetAwaiter().GetResult())
         using (var output = File.Create(part)) input.CopyTo(output);
-        if (File.Exists(CacheFile)) File.Delete(CacheFile);
-        File.Move(part, CacheFile);
+        try
+        {
+            if (File.Exists(CacheFile) && Sri(CacheFile) != Integrity) File.Delete(CacheFile);
+            if (!File.Exists(CacheFile)) File.Move(part, CacheFile);
+        }
+        catch (IOException) when (File.Exists(CacheFile))
+        {
+            // another build placed it first
+        }
+        finally
+        {
+            if (File.Exists(part)) File.Delete(part);
+        }
     }
 
     static string Sri(string path)

@@ -124,6 +124,32 @@ public static class NotebookDisplay
         return sb.Append("</tbody></table>").ToString();
     }
 
+    /// <summary>The mime type of a <see cref="Record"/> output (what <c>movingimages notebook sweep</c> collects).</summary>
+    public const string RecordMimeType = "application/vnd.movingimages.record+json";
+
+    /// <summary>
+    /// Records a value under <paramref name="name"/> — a number, text, a flag — as an output of the running cell (shown as
+    /// "recorded name = value"), like scrapbook's <c>glue</c>: <c>movingimages notebook sweep</c> collects the recorded
+    /// values of every run into its comparison table and charts. Outside a notebook kernel it does nothing.
+    /// </summary>
+    /// <exception cref="ArgumentException">An empty name.</exception>
+    public static void Record(string name, object? value)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        System.Text.Json.Nodes.JsonNode? node = value switch
+        {
+            null => null,
+            double d when !double.IsFinite(d) => d.ToString(System.Globalization.CultureInfo.InvariantCulture), // JSON has no NaN
+            float f when !float.IsFinite(f) => f.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            _ => System.Text.Json.JsonSerializer.SerializeToNode(value, value.GetType()),
+        };
+        string json = new System.Text.Json.Nodes.JsonObject { ["name"] = name, ["value"] = node }.ToJsonString();
+        var context = Microsoft.DotNet.Interactive.KernelInvocationContext.Current;
+        if (context?.Command is not { } command) return;
+        context.Publish(new Microsoft.DotNet.Interactive.Events.DisplayedValueProduced(value, command,
+            [new FormattedValue(RecordMimeType, json), new FormattedValue("text/plain", $"recorded {name} = {TableView.Cell(value)}")]));
+    }
+
     /// <summary>Rows as a table, one column per public property: <c>NotebookDisplay.Table(results.Select(r =&gt; new { r.Name, r.Score }))</c>.</summary>
     public static TableView Table<T>(IEnumerable<T> rows) => TableView.Of(rows);
 

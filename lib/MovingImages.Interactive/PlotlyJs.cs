@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text.Json;
 using Microsoft.DotNet.Interactive;
 using Microsoft.DotNet.Interactive.Events;
 using Microsoft.DotNet.Interactive.Formatting;
@@ -16,15 +15,12 @@ namespace MovingImages.Interactive;
 /// </summary>
 public static class PlotlyJs
 {
-    /// <summary>The npm package version the build embeds.</summary>
-    public const string Version = "4.1.2";
-
     static readonly Lazy<string?> Library = new(() => File.Exists(FilePath) ? File.ReadAllText(FilePath) : null);
     static readonly Lock Gate = new();
     static object? _loadedFor;
 
     /// <summary>Where the build puts plotly.min.js: <c>plotly/plotly.min.js</c> beside this assembly.</summary>
-    public static string FilePath { get; } = Path.Combine(Path.GetDirectoryName(typeof(PlotlyJs).Assembly.Location) ?? AppContext.BaseDirectory, "plotly", "plotly.min.js");
+    public static string FilePath { get; } = PlotlyHtml.LibraryPath(typeof(PlotlyJs));
 
     /// <summary>Whether plotly.js is there to embed.</summary>
     public static bool Available => Library.Value != null;
@@ -38,9 +34,7 @@ public static class PlotlyJs
     /// The output that loads plotly.js into the page: a script that defines <c>window.Plotly</c> unless the page has it
     /// already, and no visible content. Null when plotly.js is missing.
     /// </summary>
-    public static string? LoaderHtml() => Library.Value is { } lib
-        ? $"<script type=\"text/javascript\" data-movingimages=\"plotly.js {Version}\">if (typeof window.Plotly === 'undefined') {{\n{lib}\n}}</script>"
-        : null;
+    public static string? LoaderHtml() => Library.Value is { } lib ? PlotlyHtml.Loader(lib) : null;
 
     /// <summary>
     /// Publishes <see cref="LoaderHtml"/> as an output of the running cell, once per cell run (called by
@@ -61,38 +55,14 @@ public static class PlotlyJs
 
     /// <summary>
     /// A chart's output: a &lt;div&gt; and a script that draws the chart with the page's plotly.js (waiting up to 20 s for
-    /// it), zoomable and responsive. Titles given as strings (XPlot's layout) are turned into plotly.js 3+'s
-    /// <c>{text: …}</c> form.
+    /// it), zoomable and responsive (<see cref="PlotlyHtml.Chart"/>).
     /// </summary>
     public static string ChartHtml(PlotlyChart chart)
     {
         if (!Available) return $"<p>{WebUtility.HtmlEncode(MissingMessage)}</p>";
         string id = "mi-plot-" + Guid.NewGuid().ToString("N");
         chart.WithId(id);
-        string missing = JsonSerializer.Serialize("plotly.js is not loaded in this page: run the notebook's first cell (NotebookDisplay.Register()) again.");
-        return $$"""
-            <div id="{{id}}" style="width: 100%; max-width: {{chart.Width}}px; height: {{chart.Height}}px;"></div>
-            <script type="text/javascript">
-            (function () {
-              var tries = 0;
-              function titles(o) {
-                if (!o || typeof o !== 'object') return;
-                if (typeof o.title === 'string') o.title = { text: o.title };
-                delete o._isSubplotObj;
-                for (var k in o) if (/^[xy]axis[0-9]*$/.test(k)) titles(o[k]);
-              }
-              function draw() {
-                var Plotly = window.Plotly;
-                if (!Plotly) {
-                  if (tries++ < 200) { setTimeout(draw, 100); return; }
-                  document.getElementById('{{id}}').innerText = {{missing}};
-                  return;
-                }
-                {{chart.GetPlottingJS().Replace("Plotly.newPlot(", "titles(layout); Plotly.newPlot(").Replace("data, layout);", "data, layout, { responsive: true, displaylogo: false });")}}
-              }
-              draw();
-            })();
-            </script>
-            """;
+        return PlotlyHtml.Chart(id, chart.GetPlottingJS(), chart.Width, chart.Height,
+            "plotly.js is not loaded in this page: run the notebook's first cell (NotebookDisplay.Register()) again.");
     }
 }

@@ -82,7 +82,11 @@ public static class NotebookDocument
     }
 
     /// <summary>Writes <paramref name="document"/> to <paramref name="path"/> atomically (a temporary file, then a rename).</summary>
-    public static void Save(InteractiveDocument document, string path)
+    public static void Save(InteractiveDocument document, string path) =>
+        WriteAtomically(path, stream => Notebook.Write(document, stream, Kernels));
+
+    /// <summary>Writes a file through a temporary file beside it and a rename: readers see the old file or the whole new one.</summary>
+    internal static void WriteAtomically(string path, Action<Stream> write)
     {
         string full = Path.GetFullPath(path);
         Directory.CreateDirectory(Path.GetDirectoryName(full)!);
@@ -90,7 +94,7 @@ public static class NotebookDocument
         try
         {
             using (var stream = File.Create(tmp))
-                Notebook.Write(document, stream, Kernels);
+                write(stream);
             File.Move(tmp, full, overwrite: true);
         }
         finally

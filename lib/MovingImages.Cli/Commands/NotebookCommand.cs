@@ -14,6 +14,7 @@ internal static class NotebookCommand
     {
         var command = new Command("notebook", "Execute the C# notebooks on the .NET Interactive kernel; install the Jupyter kernel for them.");
         command.Subcommands.Add(Run(io));
+        command.Subcommands.Add(Sweep(io));
         command.Subcommands.Add(Exec(io));
         command.Subcommands.Add(KernelSpecCommand(io));
         return command;
@@ -62,6 +63,39 @@ internal static class NotebookCommand
             return failures == 0 ? 0 : 1;
         });
         return run;
+    }
+
+    static Command Sweep(CliIO io)
+    {
+        var input = new Argument<string>("notebook") { Description = "the .ipynb file" };
+        var parameters = new Option<string[]>("--parameter", "-p") { Description = "a parameter and its values: -p name=value1,value2 (repeatable; every combination runs)" };
+        var output = new Option<string?>("--out") { Description = "the sweep's folder (default out/sweeps/<notebook>): runs/, results.csv, results.html" };
+        var parallel = new Option<int>("--parallel") { Description = "runs at once (each a kernel process of its own)", DefaultValueFactory = _ => Math.Max(1, Environment.ProcessorCount / 4) };
+        var timeout = TimeoutOption();
+        var sweep = new Command("sweep", "Run a notebook for every combination of parameter values (resumable), collect what it records " +
+                                         "(NotebookDisplay.Record) into results.csv and an interactive results.html.") { input, parameters, output, parallel, timeout };
+        sweep.SetAction(async (parse, ct) =>
+        {
+            string path = parse.GetValue(input)!;
+            if (!File.Exists(path)) throw new FileNotFoundException($"Notebook not found: {path}", path);
+            var grid = (parse.GetValue(parameters) ?? []).Select(MovingImages.Notebooks.Sweeps.NotebookSweep.ParseAxis).ToArray();
+            string folder = parse.GetValue(output) ?? Path.Combine("out", "sweeps", Path.GetFileNameWithoutExtension(path));
+            var plan = new MovingImages.Notebooks.Sweeps.NotebookSweep(path, grid, folder);
+            foreach (var run in plan.Runs) // an unknown name or a bad value fails now, not in run 7
+                NotebookRunner.InjectParameters(NotebookDocument.Load(path), run.Parameters, ignoreUnknown: false, Path.GetFileName(path));
+            io.Err.WriteLine($"sweep of {path}: {plan.Runs.Count} runs, {parse.GetValue(parallel)} at a time → {plan.Folder}");
+            string seconds = parse.GetValue(timeout).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var results = await plan.RunAsync(async (run, token) =>
+            {
+                await using var logFile = new StreamWriter(run.LogFile);
+                var args = new List<string> { "notebook", "exec", plan.Notebook, "--out", run.Executed(plan.Notebook), "--timeout", seconds };
+                foreach (var (name, value) in run.Parameters) { args.Add("-p"); args.Add($"{name}={value}"); }
+                return await RunKernelProcessAsync(args, Path.GetDirectoryName(plan.Notebook)!, new CliIO(logFile, logFile), token);
+            }, parse.GetValue(parallel), line => { lock (io.Err) io.Err.WriteLine(line); }, ct);
+            io.Out.WriteLine($"{results.Count(r => r.Ok)} of {results.Count} runs ok; {plan.CsvPath}; {plan.HtmlPath}");
+            return ct.IsCancellationRequested ? 130 : results.All(r => r.Ok) ? 0 : 1;
+        });
+        return sweep;
     }
 
     /// <summary>One notebook in a process of its own, started in the notebook's folder: what a Jupyter kernel sees.</summary>
