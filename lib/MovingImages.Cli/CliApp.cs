@@ -13,22 +13,7 @@ public static class CliApp
     public static async Task<int> RunAsync(string[] args, TextWriter? output = null, TextWriter? error = null, CancellationToken cancellationToken = default)
     {
         var io = new CliIO(output ?? Console.Out, error ?? Console.Error);
-        // A plain command named as users type it: RootCommand takes its name from the entry assembly ("MovingImages.Cli"),
-        // which help then printed as the usage line.
-        var root = new Command("movingimages", "MovingImages: locate objects with YOLOv3 and make fake video, on TorchSharp and OpenCV.")
-        {
-            new System.CommandLine.Help.HelpOption(),
-            new VersionOption(),
-            LocateCommand.Create(io),
-            FetchCommand.Create(io),
-            BenchCommand.Create(io),
-            WeightsCommand.Create(io),
-            DemoCommand.Create(io),
-            NotebookCommand.Create(io),
-            FacesCommand.Create(io),
-            FakeVideoCommand.Create(io),
-            SoakCommand.Create(io),
-        };
+        var root = Root(io);
         // Ctrl+C cancels the command's token; the command then finishes its outputs (a playable video, the checkpoint at
         // the step reached). System.CommandLine's default gives it 2 s before returning 130 regardless, which cut those off.
         var config = new InvocationConfiguration
@@ -50,6 +35,25 @@ public static class CliApp
             return 130;
         }
     }
+
+    /// <summary>The command tree: <c>movingimages</c> and its commands, writing to <paramref name="io"/>.</summary>
+    internal static Command Root(CliIO io) =>
+        // A plain command named as users type it: RootCommand takes its name from the entry assembly ("MovingImages.Cli"),
+        // which help then printed as the usage line.
+        new("movingimages", "MovingImages: locate objects with YOLOv3 and make fake video, on TorchSharp and OpenCV.")
+        {
+            new System.CommandLine.Help.HelpOption(),
+            new VersionOption(),
+            LocateCommand.Create(io),
+            FetchCommand.Create(io),
+            BenchCommand.Create(io),
+            WeightsCommand.Create(io),
+            DemoCommand.Create(io),
+            NotebookCommand.Create(io),
+            FacesCommand.Create(io),
+            FakeVideoCommand.Create(io),
+            SoakCommand.Create(io),
+        };
 
     /// <summary>How long a command may take to finish its outputs after Ctrl+C (saving a large checkpoint takes seconds).</summary>
     public static TimeSpan ShutdownGrace { get; } = TimeSpan.FromSeconds(60);

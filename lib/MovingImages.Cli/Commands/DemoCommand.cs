@@ -105,7 +105,9 @@ internal static class DemoCommand
             using var result = yolo.Detect(inputs.Path(present[i]));
             string target = System.IO.Path.Combine(dir, "out", System.IO.Path.GetFileNameWithoutExtension(present[i]) + ".annotated.jpg");
             result.Save(target);
-            io.Err.WriteLine($"  [{i + 1}/{present.Length}] {present[i]}: {string.Join(", ", result.Detections.Select(d => $"{d.Label} {d.Score:0.00}"))} → {target}");
+            var shown = result.Detections.Take(5).Select(d => $"{d.Label} {d.Score:0.00}");
+            io.Err.WriteLine($"  [{i + 1}/{present.Length}] {present[i]}: {result.Detections.Count} objects" +
+                             $"{(result.Detections.Count > 0 ? $" ({string.Join(", ", shown)}{(result.Detections.Count > 5 ? ", …" : "")})" : "")} → {target}");
         }
         var absent = images.Except(present).ToArray();
         var photos = new PartReport(photosPart, absent.Length == 0 ? "ok" : "PARTIAL", weightsKind,

@@ -20,8 +20,11 @@ public sealed record YoloFiles(string Model, string Cfg, string Weights, string 
     public static IReadOnlyDictionary<string, string> KnownModels { get; } =
         new Dictionary<string, string> { ["yolov3"] = "yolov3", ["yolov3-tiny"] = "tiny", ["yolov3-spp"] = "spp" };
 
-    /// <summary>Images the synthetic weights are calibrated on (darknet's sample photos), looked up in <c>data/images</c>.</summary>
-    public static IReadOnlyList<string> CalibrationImages { get; } = ["dog.jpg", "horses.jpg"];
+    /// <summary>
+    /// Images the synthetic weights are calibrated on (the sample photos), those present in the images folder; dog.jpg
+    /// and horses.jpg at least. The more there are, the fewer boxes the weights fire on other pictures.
+    /// </summary>
+    public static IReadOnlyList<string> CalibrationImages { get; } = ["dog.jpg", "horses.jpg", "eagle.jpg", "giraffe.jpg", "person.jpg", "messi5.jpg"];
 
     /// <summary>One line for a reader: which weights run, and for synthetic ones, that the boxes mean nothing and how to get the real file.</summary>
     public string Describe() => Synthetic
@@ -58,14 +61,15 @@ public sealed record YoloFiles(string Model, string Cfg, string Weights, string 
         string weights = System.IO.Path.Combine(weightsFolder, model + ".weights");
         if (File.Exists(weights)) return new YoloFiles(model, cfg, weights, names, Synthetic: false);
 
-        string synthetic = System.IO.Path.Combine(syntheticFolder, $"{model}.synthetic-seed7.weights");
+        var images = CalibrationImages.Select(n => System.IO.Path.Combine(imagesFolder, n)).Where(File.Exists).ToArray();
+        if (images.Length < 2 || !images.Take(2).Select(System.IO.Path.GetFileName).SequenceEqual(CalibrationImages.Take(2)))
+            throw new FileNotFoundException($"synthetic weights are calibrated on the sample photos, and {imagesFolder} lacks {CalibrationImages[0]} or {CalibrationImages[1]}: run `movingimages fetch samples`");
+        // the file's name says what made it: the seed and how many photos it was calibrated on
+        string synthetic = System.IO.Path.Combine(syntheticFolder, $"{model}.synthetic-seed7-{images.Length}photos.weights");
         var config = DarknetConfig.Load(cfg);
         long expected = DarknetWeightsHeader.Default.ByteCount + 4 * DarknetWeights.FloatCount(config);
         if (!File.Exists(synthetic) || new FileInfo(synthetic).Length != expected)
         {
-            var images = CalibrationImages.Select(n => System.IO.Path.Combine(imagesFolder, n)).Where(File.Exists).ToArray();
-            if (images.Length == 0)
-                throw new FileNotFoundException($"no calibration photo ({string.Join(", ", CalibrationImages)}) in {imagesFolder}: run `movingimages fetch samples`");
             var mats = images.Select(ImageFiles.Read).ToList();
             try
             {

@@ -107,17 +107,38 @@ public class CliTests
     }
 
     [Fact]
-    public async Task Demo_runs_what_it_can_and_reports_what_it_could_not_fetch()
+    public async Task Demo_runs_what_it_can_on_synthetic_weights_said_so_and_reports_what_it_could_not_fetch()
     {
         var root = TestData.NewTempDir("demo");
-        var (code, stdout, stderr) = await Run("demo", "--root", root, "--from", TestData.Shared(), "--offline");
-        Assert.True(code == 0, stderr);
-        Assert.Contains("locate objects (YOLOv3): SKIPPED", stdout);
-        Assert.Contains("yolov3.weights: not in the local mirror", stdout);
-        Assert.True(File.Exists(Path.Combine(root, "data", "images", "dog.jpg")));
-        Assert.True(File.Exists(Path.Combine(root, "weights", "yolov3.cfg")));
+        var (code, stdout, stderr) = await Run("demo", "--root", root, "--from", TestData.Shared(), "--offline", "--model", "yolov3-tiny");
+        Assert.True(code == 0, stdout + stderr);
+        Assert.Contains("locate objects (photos): ok [SYNTHETIC (boxes meaningless)] — 6 annotated images in out/", stdout);
+        Assert.Contains("locate objects in video (+ SORT tracking): ok [SYNTHETIC (boxes meaningless)] — 200 frames", stdout);
+        Assert.Contains("yolov3-tiny: SYNTHETIC weights", stderr);                       // said while it runs, with how to get the real file
+        Assert.Contains("movingimages fetch tiny", stderr);
+        Assert.Contains("── part 1/3: locate objects", stderr);                         // progress, part by part
+        Assert.Contains("[6/6] messi5.jpg", stderr);
+        Assert.True(File.Exists(Path.Combine(root, "out", "dog.annotated.jpg")));
+        Assert.True(File.Exists(Path.Combine(root, "weights", "yolov3-tiny.cfg")));
+        Assert.False(File.Exists(Path.Combine(root, "weights", "yolov3-tiny.weights"))); // nothing pretends to be the real file
         Assert.Contains("faces (face-api networks): SKIPPED", stdout); // the npm tarball is not in the mirror and --offline forbids the network
-        Assert.Contains("fake video (faceswap on Megamind.avi): SKIPPED — face-api-1.7.15.tgz", stdout);
+        Assert.Contains("fake video (faceswap on Megamind.avi): SKIPPED — inputs could not be fetched: face-api-1.7.15.tgz", stdout);
+        Assert.DoesNotContain("FAILED", stdout);
+    }
+
+    [Fact]
+    public async Task A_demo_part_that_fails_is_reported_failed_the_others_still_run_and_the_exit_code_is_1()
+    {
+        var root = TestData.NewTempDir("demo-fail");
+        Directory.CreateDirectory(Path.Combine(root, "weights"));
+        File.WriteAllBytes(Path.Combine(root, "weights", "yolov3-tiny.weights"), new byte[1000]); // a cut download, under the real name
+        var (code, stdout, stderr) = await Run("demo", "--root", root, "--from", TestData.Shared(), "--offline", "--model", "yolov3-tiny");
+        Assert.Equal(1, code);
+        Assert.Matches(@"yolov3-tiny\.weights +FAILED +.*exists but is not the published file", stderr); // fetch leaves the user's file alone, says so
+        Assert.Contains("locate objects (YOLOv3 on photos and a video): FAILED — ", stdout);
+        Assert.Contains("yolov3-tiny.weights", stdout[stdout.IndexOf("FAILED —", StringComparison.Ordinal)..]);  // which file, in the summary
+        Assert.Contains("faces (face-api networks): SKIPPED", stdout);                                         // the next parts still ran
+        Assert.Equal(1000, new FileInfo(Path.Combine(root, "weights", "yolov3-tiny.weights")).Length);
     }
 }
 

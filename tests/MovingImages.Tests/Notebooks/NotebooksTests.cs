@@ -54,7 +54,7 @@ public partial class NotebooksTests(ITestOutputHelper output)
         var firstOutput = locate.SelectMany(c => c.Outputs).First(o => !IsPlotlyLoader(o)); // the first a reader sees
         Assert.Contains("yolov3-tiny: SYNTHETIC weights", Lines(firstOutput["data"]?["text/plain"]) + Html(firstOutput));
         Assert.Contains("movingimages fetch tiny", Lines(firstOutput["data"]?["text/plain"]) + Html(firstOutput));
-        Assert.True(File.Exists(Path.Combine(weightsFolder, "synthetic", "yolov3-tiny.synthetic-seed7.weights")));
+        Assert.True(File.Exists(Path.Combine(weightsFolder, "synthetic", "yolov3-tiny.synthetic-seed7-6photos.weights")));
         Assert.False(File.Exists(Path.Combine(weightsFolder, "yolov3-tiny.weights"))); // nothing written under the real file's name
         Assert.Contains(Cell(locate, "yolo.Detect(imagePath);").Outputs, o => Html(o).Contains("<img src=\"data:image/png;base64,"));
         Assert.Contains(Cell(locate, "NotebookDisplay.LiveView()").Outputs, o => Html(o).Contains("<img src=\"data:image/jpeg;base64,"));
