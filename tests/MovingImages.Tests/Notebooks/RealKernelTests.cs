@@ -119,6 +119,14 @@ public class RealKernelTests(ITestOutputHelper output)
         Assert.Contains("<img src=\"data:image/jpeg;base64,", last);
         var video = cells.Single(c => string.Concat(c!["source"]!.ToString()).Contains("NotebookDisplay.LiveView()"))!;
         Assert.Contains(video["outputs"]!.AsArray(), o => Html(o!).Contains("done, 20 frames")); // the executed notebook keeps the final frame
+        // interactive charts: plotly.js put into the page by the setup cell, the chart a div drawn by it
+        var setup = cells.First(c => c!["cell_type"]!.GetValue<string>() == "code")!;
+        Assert.Contains(setup["outputs"]!.AsArray(), o => Html(o!).Contains("data-movingimages=\"plotly.js 4.1.2\"") && Html(o!).Length > 4_000_000);
+        var chart = cells.Single(c => c!["source"]!.ToString().Contains("Charts.FrameTimes(stats)"))!;
+        Assert.Contains(chart["outputs"]!.AsArray(), o => Html(o!).Contains("Plotly.newPlot('mi-plot-"));
+        // what the notebook records for sweeps reaches Jupyter with its mime type
+        var photo = cells.Single(c => c!["source"]!.ToString().Contains("yolo.Detect(imagePath);"))!;
+        Assert.Contains(photo["outputs"]!.AsArray(), o => o!["data"]?["application/vnd.movingimages.record+json"] is not null);
         Assert.True(log["kernel_alive_at_end"]!.GetValue<bool>());
     }
 
