@@ -78,7 +78,8 @@ internal static class FacesCommand
         var images = new Option<string>("--images") { Description = "folder of photos", DefaultValueFactory = _ => "data/faces" };
         var threads = new Option<int>("--threads") { Description = "CPU threads", DefaultValueFactory = _ => Environment.ProcessorCount };
         var runs = new Option<int>("--runs") { Description = "timed passes over the photos", DefaultValueFactory = _ => 3 };
-        var command = new Command("faces", "Per-photo ms of the face networks (tiny detector; SSD + landmarks + descriptors).") { models, images, threads, runs };
+        var json = BenchJson.Option();
+        var command = new Command("faces", "Per-photo ms of the face networks (tiny detector; SSD + landmarks + descriptors).") { models, images, threads, runs, json };
         command.SetAction(parse =>
         {
             string dir = parse.GetValue(images)!;
@@ -114,6 +115,16 @@ internal static class FacesCommand
                 io.Err.WriteLine($"{photos.Count} photos in {dir}, {TorchRuntime.Threads} threads, {n} runs");
                 io.Console.Write(table);
                 io.Out.WriteLine($"faces: tiny {tiny:0.0} ms/photo (face-api JS: 65–100), SSD+landmarks+descriptors {ssd + landmarks + descriptors:0.0} ms/photo (face-api JS: 400–600)");
+                var figures = BenchJson.Start("faces");
+                figures["photos"] = photos.Count;
+                figures["faces"] = faceCount;
+                figures["threads"] = TorchRuntime.Threads;
+                figures["tiny_ms"] = BenchJson.Round(tiny);
+                figures["ssd_ms"] = BenchJson.Round(ssd);
+                figures["landmarks_ms"] = BenchJson.Round(landmarks);
+                figures["descriptors_ms"] = BenchJson.Round(descriptors);
+                figures["ssd_landmarks_descriptors_ms"] = BenchJson.Round(ssd + landmarks + descriptors);
+                BenchJson.Write(parse.GetValue(json), figures);
             }
             finally
             {

@@ -60,10 +60,35 @@ public sealed class DarknetNetwork : nn.Module<Tensor, Tensor[]>
         return net;
     }
 
+    /// <summary>
+    /// Runs the network once, timing each layer (CPU work is synchronous, so a stopwatch around a layer measures it);
+    /// returns milliseconds per layer, in layer order. The heads are disposed.
+    /// </summary>
+    public double[] ProfileLayers(Tensor input)
+    {
+        var ms = new double[_config.Layers.Count];
+        _layerDone = (i, elapsed) => ms[i] += elapsed;
+        try
+        {
+            using var scope = torch.NewDisposeScope();
+            using var noGrad = torch.no_grad();
+            forward(input);
+        }
+        finally
+        {
+            _layerDone = null;
+        }
+        return ms;
+    }
+
+    Action<int, double>? _layerDone;
+
     /// <summary>Runs the network; returns one raw tensor per <c>[yolo]</c> head, in file order.</summary>
     public override Tensor[] forward(Tensor input)
     {
         var layers = _config.Layers;
+        var timer = _layerDone;
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
         var outputs = new Tensor?[layers.Count];
         var heads = new List<Tensor>();
         Tensor x = input;
@@ -78,6 +103,12 @@ public sealed class DarknetNetwork : nn.Module<Tensor, Tensor[]>
                 _ => throw new InvalidOperationException(layers[i].Kind),
             };
             if (layers[i] is YoloLayer) heads.Add(y);
+            if (timer != null)
+            {
+                long now = System.Diagnostics.Stopwatch.GetTimestamp();
+                timer(i, System.Diagnostics.Stopwatch.GetElapsedTime(started, now).TotalMilliseconds);
+                started = now;
+            }
             outputs[i] = y;
             x = y;
             // Free what no later layer reads (keeps peak memory near the widest layer, not the whole network).

@@ -6,6 +6,7 @@ using MovingImages.ObjectDetection;
 using MovingImages.Video;
 using OpenCvSharp;
 using TorchSharp;
+using MovingImages.Runtime;
 
 namespace MovingImages.Diagnostics;
 

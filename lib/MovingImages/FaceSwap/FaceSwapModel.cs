@@ -4,6 +4,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
+using MovingImages.Runtime;
 
 namespace MovingImages.FaceSwap;
 
@@ -176,7 +177,7 @@ public sealed class FaceSwapModel : nn.Module
 
     /// <summary>
     /// The arithmetic of the convolutions and dense layers (float32 by default). The weights stay float32 and outputs
-    /// are float32 in [0, 1] in every mode; see <see cref="FaceSwap.Precision"/>.
+    /// are float32 in [0, 1] in every mode; see <see cref="Runtime.Precision"/>.
     /// </summary>
     public Precision Precision
     {

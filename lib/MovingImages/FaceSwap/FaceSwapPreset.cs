@@ -1,3 +1,5 @@
+using MovingImages.Runtime;
+
 namespace MovingImages.FaceSwap;
 
 /// <summary>

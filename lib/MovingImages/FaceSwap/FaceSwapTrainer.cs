@@ -3,6 +3,7 @@ using MovingImages.IO;
 using OpenCvSharp;
 using TorchSharp;
 using static TorchSharp.torch;
+using MovingImages.Runtime;
 
 namespace MovingImages.FaceSwap;
 
@@ -14,7 +15,7 @@ namespace MovingImages.FaceSwap;
 /// <param name="Seed">Seed of the augmentation: batch k depends only on (seed, k), so a resumed run continues exactly.</param>
 /// <param name="CheckpointEvery">Write the checkpoint every this many steps (0: only at the end and on cancellation).</param>
 /// <param name="Augment">Augmentation settings.</param>
-/// <param name="Precision">Arithmetic of the convolutions and dense layers (mixed precision; see <see cref="FaceSwap.Precision"/>).</param>
+/// <param name="Precision">Arithmetic of the convolutions and dense layers (mixed precision; see <see cref="Runtime.Precision"/>).</param>
 /// <param name="PreviewEvery">Make a preview grid every this many steps (0: never) for <see cref="FaceSwapTrainer.PreviewReady"/>.</param>
 public sealed record TrainingOptions(int BatchSize = 64, double LearningRate = 5e-5, double Beta1 = 0.5, double Beta2 = 0.999, int Seed = 1,
     int CheckpointEvery = 100, AugmentOptions? Augment = null, Precision Precision = Precision.Float32, int PreviewEvery = 0)

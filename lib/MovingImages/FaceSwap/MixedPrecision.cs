@@ -1,57 +1,9 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
+using MovingImages.Runtime;
+
 namespace MovingImages.FaceSwap;
-
-/// <summary>
-/// The arithmetic of the autoencoder's convolutions and dense layers. Weights, optimiser state, the sigmoid and the loss
-/// stay float32 in every mode (mixed precision, as PyTorch's autocast does it): the low-precision modes cast weights and
-/// activations on the way into each convolution and dense layer, and gradients flow back to the float32 weights.
-/// </summary>
-public enum Precision
-{
-    /// <summary>Everything in float32 (the reference).</summary>
-    Float32,
-    /// <summary>bfloat16 convolutions and dense layers: float32's range, so no loss scaling is needed. Fast on CPUs with
-    /// AVX512-BF16/AMX and on recent GPUs.</summary>
-    BFloat16,
-    /// <summary>float16 convolutions and dense layers with dynamic loss scaling (small gradients would underflow
-    /// float16). Fast on GPUs; most CPUs have no float16 arithmetic and are slower in this mode than in float32.</summary>
-    Float16,
-}
-
-/// <summary>Helpers for <see cref="Precision"/>.</summary>
-public static class PrecisionExtensions
-{
-    /// <summary>The tensor type of the low-precision arithmetic.</summary>
-    public static ScalarType ComputeType(this Precision precision) => precision switch
-    {
-        Precision.Float32 => ScalarType.Float32,
-        Precision.BFloat16 => ScalarType.BFloat16,
-        Precision.Float16 => ScalarType.Float16,
-        _ => throw new ArgumentOutOfRangeException(nameof(precision), precision, "unknown precision"),
-    };
-
-    /// <summary>Parses float32|fp32, bfloat16|bf16, float16|fp16 (case-insensitive).</summary>
-    public static Precision Parse(string text) => text.ToLowerInvariant() switch
-    {
-        "float32" or "fp32" or "32" => Precision.Float32,
-        "bfloat16" or "bf16" => Precision.BFloat16,
-        "float16" or "fp16" or "half" or "16" => Precision.Float16,
-        _ => throw new ArgumentException($"unknown precision '{text}': expected fp32, bf16 or fp16"),
-    };
-
-    /// <summary>Short name: fp32, bf16, fp16.</summary>
-    public static string ShortName(this Precision precision) => precision switch
-    {
-        Precision.BFloat16 => "bf16",
-        Precision.Float16 => "fp16",
-        _ => "fp32",
-    };
-
-    /// <summary><paramref name="t"/> in <paramref name="type"/> (itself when it already is).</summary>
-    internal static Tensor As(this Tensor t, ScalarType type) => t.dtype == type ? t : t.to_type(type);
-}
 
 /// <summary>
 /// Dynamic loss scaling for float16 training, as PyTorch's GradScaler: the loss is multiplied by <see cref="Scale"/>

@@ -23,7 +23,8 @@ public readonly record struct MemorySample(int Frame, long Bytes, long Managed);
 /// <param name="Write">All sinks.</param>
 /// <param name="Latency">From the start of decoding to the end of writing.</param>
 /// <param name="Objects">Objects shown on the frame (tracks, or detections without tracking).</param>
-public readonly record struct FrameTiming(int Index, double Decode, double Detect, double Track, double Write, double Latency, int Objects = 0);
+/// <param name="Behind">How many newer frames the source had delivered when this one was shown (live sources; 0 for files).</param>
+public readonly record struct FrameTiming(int Index, double Decode, double Detect, double Track, double Write, double Latency, int Objects = 0, int Behind = 0);
 
 /// <summary>What a pipeline run did: frame counts, per-stage latency, throughput, memory.</summary>
 public sealed class RunStats
@@ -93,6 +94,19 @@ public sealed class RunStats
     /// <summary>Process memory sampled every few frames.</summary>
     public IReadOnlyList<MemorySample> Memory { get; }
 
+    /// <summary>
+    /// For live sources: how many newer frames the source had delivered when a frame was shown (p50 and p95; 0 for files,
+    /// which never drop frames).
+    /// </summary>
+    public (double P50, double P95) FramesBehind
+    {
+        get
+        {
+            var behind = Timings.Select(t => (double)t.Behind).Order().ToArray();
+            return (Percentile(behind, 0.5), Percentile(behind, 0.95));
+        }
+    }
+
     /// <summary>End-to-end throughput.</summary>
     public double Fps => Wall.TotalSeconds > 0 ? FramesOut / Wall.TotalSeconds : 0;
 
@@ -134,6 +148,8 @@ public sealed class RunStats
                       $"{Wall.TotalSeconds:0.0} s, {Fps:0.0} fps{Ending}");
         if (Warning is { } warning) sb.AppendLine(warning);
         foreach (var s in Stages) sb.AppendLine($"  {s.Stage,-15} p50 {s.P50,7:0.0} ms   p95 {s.P95,7:0.0} ms   max {s.Max,7:0.0} ms");
+        if (FramesLate > 0 || Timings.Any(t => t.Behind > 0))
+            sb.AppendLine($"live: the frame shown was p50 {FramesBehind.P50:0.#} / p95 {FramesBehind.P95:0.#} frames behind the newest captured; {FramesLate} frames not shown (the display was busy)");
         if (Memory.Count > 1) sb.AppendLine($"memory: {Memory[0].Bytes / 1048576.0:0} MB at frame {Memory[0].Frame}, {Memory[^1].Bytes / 1048576.0:0} MB at frame {Memory[^1].Frame}");
         return sb.ToString().TrimEnd();
     }
@@ -158,6 +174,8 @@ public sealed class RunStats
         cancelled = Cancelled,
         seconds = Math.Round(Wall.TotalSeconds, 3),
         fps = Math.Round(Fps, 2),
+        frames_behind_p50 = FramesBehind.P50,
+        frames_behind_p95 = FramesBehind.P95,
         stages = Stages.Select(st => new { stage = st.Stage, p50_ms = Math.Round(st.P50, 2), p95_ms = Math.Round(st.P95, 2), max_ms = Math.Round(st.Max, 2) }),
         memory = Memory.Select(m => new { frame = m.Frame, rss_bytes = m.Bytes, managed_bytes = m.Managed }),
     }, new System.Text.Json.JsonSerializerOptions { WriteIndented = true });

@@ -32,8 +32,10 @@ public sealed class YoloFrameDetector(Yolo yolo, YoloOptions? options = null) : 
 /// <param name="Tracker">Tracker settings.</param>
 /// <param name="QueueCapacity">Frames each stage may hold ahead of the next (bounded: back-pressure, flat memory).</param>
 /// <param name="ClassCount">Classes, for annotation colours.</param>
-/// <param name="DropLateFrames">When decoding outpaces detection, drop the oldest waiting frame instead of waiting
-/// (keeps a live camera current); null: only for live sources (cameras, streams), never for files.</param>
+/// <param name="DropLateFrames">Live mode, for sources that must stay current: every frame is shown as soon as it is
+/// decoded while the detector runs on the newest frame whenever it is free (its boxes, tracked, go onto the frames that
+/// follow), and a frame the display has no time for is dropped — so what is shown stays within a frame or two of the
+/// newest captured. Batch and Every do not apply. null: live mode for live sources (cameras, streams), never for files.</param>
 public sealed record PipelineOptions(int Batch = 1, int Every = 1, int? MaxFrames = null, TimeSpan? Duration = null,
     bool Track = true, TrackerOptions? Tracker = null, int QueueCapacity = 4, int ClassCount = 80, bool? DropLateFrames = null)
 {
@@ -103,19 +105,16 @@ public sealed class VideoPipeline
 
     RunStats Run(IProgress<PipelineProgress>? progress, CancellationToken cancellationToken)
     {
+        if (_options.DropLateFrames ?? _source.Info.FrameCount == null) return RunLive(progress, cancellationToken);
         using var failed = new CancellationTokenSource(); // a stage threw: the others stop too
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stop.Token, failed.Token);
         var info = _source.Info;
-        bool dropLate = _options.DropLateFrames ?? info.FrameCount == null;
         using var decoded = new BlockingCollection<Item>(_options.QueueCapacity);
         using var detected = new BlockingCollection<Item>(_options.QueueCapacity);
         var clock = Stopwatch.StartNew();
-        int framesIn = 0, framesOut = 0, framesDetected = 0, framesLate = 0;
+        int framesIn = 0, framesDetected = 0, framesLate = 0;
         bool reachedEnd = false;
-        var timings = new List<FrameTiming>();
-        var memory = new List<MemorySample>();
-        TimeSpan lastTime = TimeSpan.Zero;
-        var errors = new System.Collections.Concurrent.ConcurrentQueue<Exception>();
+        var errors = new ConcurrentQueue<Exception>();
 
         foreach (var sink in _sinks) sink.Open(info);
 
@@ -141,16 +140,6 @@ public sealed class VideoPipeline
                 if (frame == null) { reachedEnd = true; break; }
                 if (_options.Duration is { } d && frame.Time > d) { frame.Dispose(); break; }
                 var item = new Item(frame, Stopwatch.GetElapsedTime(started).TotalMilliseconds, started) { Detect = frame.Index % _options.Every == 0 || framesIn == 0 };
-                if (dropLate)
-                {
-                    // Live source: never wait for detection; drop the oldest waiting frame instead.
-                    while (!decoded.TryAdd(item))
-                    {
-                        if (decoded.TryTake(out var old)) { old.Frame.Dispose(); framesLate++; }
-                    }
-                    framesIn++;
-                    continue;
-                }
                 try { decoded.Add(item, stop.Token); }
                 catch (OperationCanceledException) { frame.Dispose(); break; } // stopped while waiting: this frame never entered
                 framesIn++;
@@ -199,39 +188,11 @@ public sealed class VideoPipeline
         })
         { Name = "pipeline detect", IsBackground = true };
 
+        var writer = new FrameWriter(_options, _sinks, info, progress, clock);
         var write = new Thread(() => Stage(() =>
         {
-            var tracker = _options.Track ? new SortTracker(_options.Tracker) : null;
-            IReadOnlyList<FrameObject> held = [];
             foreach (var item in detected.GetConsumingEnumerable(failed.Token))
-            {
-                long t0 = Stopwatch.GetTimestamp();
-                IReadOnlyList<FrameObject> objects;
-                if (tracker != null)
-                {
-                    var tracks = item.Detections is { } dets ? tracker.Update(dets) : tracker.Predict();
-                    objects = tracks.Select(t => new FrameObject(t.Detection, t.TrackId, t.Predicted)).ToArray();
-                }
-                else if (item.Detections is { } dets)
-                    objects = held = dets.Select(d => new FrameObject(d)).ToArray();
-                else
-                    objects = held.Select(o => o with { Predicted = true }).ToArray();
-                var annotated = Annotator.Draw(item.Frame.Image,
-                    objects.Select(o => (o.Detection.Box, o.Caption, Annotator.ClassColor(o.TrackId ?? o.Detection.ClassId, o.TrackId != null ? 32 : _options.ClassCount))));
-                using var processed = new ProcessedFrame(item.Frame, objects, item.Detections != null, annotated);
-                double trackMs = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
-                long t1 = Stopwatch.GetTimestamp();
-                foreach (var sink in _sinks) sink.Write(processed);
-                double writeMs = Stopwatch.GetElapsedTime(t1).TotalMilliseconds;
-                framesOut++;
-                lastTime = item.Frame.Time;
-                double latency = Stopwatch.GetElapsedTime(item.Started).TotalMilliseconds;
-                timings.Add(new FrameTiming(item.Frame.Index, item.DecodeMs, item.DetectMs, trackMs, writeMs, latency, objects.Count));
-                if (framesOut % 100 == 0) Runtime.NativeHeap.Trim(); // keep a long video's memory flat (see NativeHeap)
-                if (framesOut % 25 == 1) memory.Add(new MemorySample(framesOut, Environment.WorkingSet, GC.GetTotalMemory(false)));
-                progress?.Report(new PipelineProgress(framesOut, _options.MaxFrames is { } m ? Math.Min(m, info.FrameCount ?? m) : info.FrameCount,
-                    framesOut / clock.Elapsed.TotalSeconds, latency));
-            }
+                writer.Write(item.Frame, item.Detections, item.DecodeMs, item.DetectMs, item.Started);
         }, () => { }))
         { Name = "pipeline write", IsBackground = true };
 
@@ -244,8 +205,16 @@ public sealed class VideoPipeline
         // Whatever a failed stage left queued.
         foreach (var left in decoded.Concat(detected)) left.Frame.Dispose();
 
+        return Finish(writer, errors, info, reachedEnd, framesIn, framesLate, framesDetected, clock, cancellationToken);
+    }
+
+    /// <summary>Completes the sinks (partial outputs playable), rethrows what a stage threw, and returns the statistics.</summary>
+    RunStats Finish(FrameWriter writer, ConcurrentQueue<Exception> errors, VideoInfo info, bool reachedEnd, int framesIn, int framesLate, int framesDetected,
+        Stopwatch clock, CancellationToken cancellationToken)
+    {
         bool cancelled = !reachedEnd && (cancellationToken.IsCancellationRequested || _stop.IsCancellationRequested);
-        var completion = new RunCompletion(framesOut, framesOut == 0 ? TimeSpan.Zero : lastTime + TimeSpan.FromSeconds(1 / info.Fps), reachedEnd && errors.IsEmpty, cancelled);
+        int framesOut = writer.FramesOut;
+        var completion = new RunCompletion(framesOut, framesOut == 0 ? TimeSpan.Zero : writer.LastTime + TimeSpan.FromSeconds(1 / info.Fps), reachedEnd && errors.IsEmpty, cancelled);
         foreach (var sink in _sinks)
         {
             try { sink.Complete(completion); }
@@ -257,7 +226,112 @@ public sealed class VideoPipeline
             if (all.Length == 1) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(all[0]).Throw();
             throw new AggregateException("the video pipeline failed", all);
         }
-        memory.Add(new MemorySample(framesOut, Environment.WorkingSet, GC.GetTotalMemory(false)));
-        return new RunStats(info, framesIn - framesLate, framesOut, _source.Skipped, framesLate, framesDetected, clock.Elapsed, reachedEnd, timings, memory, cancelled);
+        writer.Memory.Add(new MemorySample(framesOut, Environment.WorkingSet, GC.GetTotalMemory(false)));
+        return new RunStats(info, framesIn - framesLate, framesOut, _source.Skipped, framesLate, framesDetected, clock.Elapsed, reachedEnd, writer.Timings, writer.Memory, cancelled);
+    }
+
+    sealed record Found(IReadOnlyList<Detection> Detections, double Ms);
+
+    /// <summary>
+    /// A live source (camera, stream): every frame is shown as soon as it is decoded — the display waits for nothing —
+    /// while the detector runs, whenever it is free, on the newest frame (a copy); its boxes go to the tracker with the
+    /// next frame shown, and the tracks' predictions carry them between detections. If showing falls behind the source,
+    /// the oldest waiting frame is dropped. So the frame on screen stays within a frame or two of the newest one captured,
+    /// whatever the detector's speed; the boxes are as old as one detection. <c>Batch</c> and <c>Every</c> do not apply.
+    /// </summary>
+    RunStats RunLive(IProgress<PipelineProgress>? progress, CancellationToken cancellationToken)
+    {
+        using var failed = new CancellationTokenSource();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stop.Token, failed.Token);
+        var info = _source.Info;
+        using var shown = new BlockingCollection<Item>(1); // the newest frame waiting to be shown, no more
+        using var wake = new SemaphoreSlim(0);
+        var clock = Stopwatch.StartNew();
+        Frame? toDetect = null;   // a copy of the newest frame, for the detector
+        Found? found = null;      // the newest detections not yet shown
+        int framesIn = 0, framesDetected = 0, framesLate = 0, newest = -1, decodeDone = 0;
+        bool reachedEnd = false;
+        var errors = new ConcurrentQueue<Exception>();
+        foreach (var sink in _sinks) sink.Open(info);
+
+        void Stage(Action body, Action cleanup)
+        {
+            try { body(); }
+            catch (OperationCanceledException) when (failed.IsCancellationRequested) { }
+            catch (Exception e)
+            {
+                errors.Enqueue(e);
+                failed.Cancel();
+            }
+            finally { cleanup(); }
+        }
+
+        var decode = new Thread(() => Stage(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                if (_options.MaxFrames is { } max && framesIn >= max) break;
+                long reading = Stopwatch.GetTimestamp();
+                var frame = _source.Read();
+                long started = Stopwatch.GetTimestamp(); // a live frame's age counts from its arrival, not from the wait for it
+                if (frame == null) { reachedEnd = true; break; }
+                if (_options.Duration is { } d && frame.Time > d) { frame.Dispose(); break; }
+                Volatile.Write(ref newest, frame.Index);
+                Interlocked.Exchange(ref toDetect, new Frame(frame.Index, frame.Time, frame.Image.Clone()))?.Dispose(); // the detector was busy: it skips that one
+                if (wake.CurrentCount == 0) wake.Release();
+                var item = new Item(frame, Stopwatch.GetElapsedTime(reading, started).TotalMilliseconds, started);
+                while (!shown.TryAdd(item))
+                    if (shown.TryTake(out var old)) { old.Frame.Dispose(); framesLate++; }
+                framesIn++;
+            }
+        }, () =>
+        {
+            Volatile.Write(ref decodeDone, 1);
+            wake.Release();
+            shown.CompleteAdding();
+        }))
+        { Name = "pipeline decode", IsBackground = true };
+
+        var infer = new Thread(() => Stage(() =>
+        {
+            while (true)
+            {
+                var frame = Interlocked.Exchange(ref toDetect, null);
+                if (frame == null)
+                {
+                    if (Volatile.Read(ref decodeDone) == 1) break;
+                    wake.Wait(failed.Token);
+                    continue;
+                }
+                using (frame)
+                {
+                    long t0 = Stopwatch.GetTimestamp();
+                    var detections = _detector.Detect([frame])[0];
+                    Volatile.Write(ref found, new Found(detections, Stopwatch.GetElapsedTime(t0).TotalMilliseconds));
+                    framesDetected++;
+                }
+            }
+        }, () => Interlocked.Exchange(ref toDetect, null)?.Dispose()))
+        { Name = "pipeline detect", IsBackground = true };
+
+        var writer = new FrameWriter(_options, _sinks, info, progress, clock);
+        var write = new Thread(() => Stage(() =>
+        {
+            foreach (var item in shown.GetConsumingEnumerable(failed.Token))
+            {
+                var latest = Interlocked.Exchange(ref found, null);
+                writer.Write(item.Frame, latest?.Detections, item.DecodeMs, latest?.Ms ?? 0, item.Started, Volatile.Read(ref newest) - item.Frame.Index);
+            }
+        }, () => { }))
+        { Name = "pipeline write", IsBackground = true };
+
+        decode.Start();
+        infer.Start();
+        write.Start();
+        decode.Join();
+        infer.Join();
+        write.Join();
+        foreach (var left in shown) left.Frame.Dispose();
+        return Finish(writer, errors, info, reachedEnd, framesIn, framesLate, framesDetected, clock, cancellationToken);
     }
 }

@@ -2,6 +2,7 @@ using MovingImages.FaceSwap;
 using TorchSharp;
 using Xunit.Abstractions;
 using static MovingImages.Tests.FaceSwap.TensorAssert;
+using MovingImages.Runtime;
 
 namespace MovingImages.Tests.FaceSwap;
 

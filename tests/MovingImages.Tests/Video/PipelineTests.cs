@@ -225,3 +225,58 @@ public class PipelineExtrasTests
         Assert.All(stats.Stages, s => Assert.True(s.P50 <= s.P95 && s.P95 <= s.Max));
     }
 }
+
+/// <summary>Live sources: the frame shown stays within two frames of the newest captured, whatever the detector's speed.</summary>
+public class LivePipelineTests(Xunit.Abstractions.ITestOutputHelper output)
+{
+    /// <summary>A detector as slow as YOLOv3 on a 2-core CPU (≈ 5 frames of a 25 fps camera), finding one box.</summary>
+    sealed class SlowDetector(TimeSpan delay) : IFrameDetector
+    {
+        public int Calls;
+        public IReadOnlyList<IReadOnlyList<Detection>> Detect(IReadOnlyList<Frame> frames)
+        {
+            Interlocked.Increment(ref Calls);
+            Thread.Sleep(delay);
+            return frames.Select(f => (IReadOnlyList<Detection>)[new Detection(0, "person", 0.9f, new Box(100 + f.Index, 100, 80, 160))]).ToArray();
+        }
+    }
+
+    sealed class Shown : IFrameSink
+    {
+        public readonly List<(int Index, int Objects)> Frames = [];
+        public void Open(VideoInfo info) { }
+        public void Write(ProcessedFrame frame) => Frames.Add((frame.Frame.Index, frame.Objects.Count));
+        public void Complete(RunCompletion completion) { }
+        public void Dispose() { }
+    }
+
+    [Fact]
+    public async Task A_live_source_is_shown_within_two_frames_of_the_newest_while_a_slow_detector_catches_up()
+    {
+        using var source = new PacedSource(FrameSources.Open(TestData.Shared("data", "video", "vtest.avi")), fps: 25);
+        var detector = new SlowDetector(TimeSpan.FromMilliseconds(200));
+        var sink = new Shown();
+        var stats = await new VideoPipeline(source, detector, [sink], new PipelineOptions(MaxFrames: 75)).RunAsync();
+        output.WriteLine(stats.ToString());
+        Assert.Equal(75, stats.FramesIn + stats.FramesLate);
+        Assert.Equal(stats.FramesOut, sink.Frames.Count);
+        Assert.True(stats.FramesOut >= 60, $"only {stats.FramesOut} of 75 frames shown: the display waited for detection");
+        Assert.True(stats.FramesBehind.P50 <= 2, $"the frame shown was p50 {stats.FramesBehind.P50} frames behind the newest");
+        Assert.InRange(detector.Calls, 8, 20);                                      // the detector ran on the newest frame whenever free (3 s / 0.2 s)
+        Assert.Equal(detector.Calls, stats.FramesDetected);
+        Assert.True(sink.Frames.Select(f => f.Index).SequenceEqual(sink.Frames.Select(f => f.Index).Order()), "frames shown in order");
+        Assert.True(sink.Frames.Skip(sink.Frames.Count / 2).All(f => f.Objects == 1), "after the first detections every frame shows the tracked box");
+        var endToEnd = stats.Stages.Single(s => s.Stage == "end to end");
+        Assert.True(endToEnd.P50 < 100, $"a frame took p50 {endToEnd.P50:0} ms from capture to screen (detection takes 200)");
+    }
+
+    [Fact]
+    public async Task A_file_still_goes_frame_by_frame_through_the_detector()
+    {
+        using var source = FrameSources.Open(TestData.Shared("data", "video", "vtest.avi"));
+        var detector = new SlowDetector(TimeSpan.FromMilliseconds(5));
+        var stats = await new VideoPipeline(source, detector, [], new PipelineOptions(MaxFrames: 20)).RunAsync();
+        Assert.Equal((20, 20, 0), (stats.FramesOut, stats.FramesDetected, stats.FramesLate));
+        Assert.Equal((0.0, 0.0), stats.FramesBehind);
+    }
+}
