@@ -36,10 +36,12 @@ internal static class BenchCommand
         {
             Description = "also run the same frames at confidence 0.001, where thousands of raw boxes per frame pass the threshold (a crowded scene, or a badly trained model), and compare the cost per frame",
         };
+        var live = new Option<bool>("--live") { Description = "also play the video in real time, as a camera delivers it, and measure how far the frame shown is behind the newest captured" };
+        var precision = SharedOptions.Precision();
         var json = BenchJson.Option();
         var command = new Command("video", "End-to-end fps of the video pipeline (decode, detect, track, annotate, encode) next to pure-inference fps on the same frames.")
         {
-            cfg, weights, size, threads, input, frames, batch, crowded, json,
+            cfg, weights, size, threads, input, frames, batch, crowded, live, precision, json,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -65,13 +67,15 @@ internal static class BenchCommand
                     DarknetWeightsFile.Write(weightsPath, ObjectDetection.YoloFiles.Calibrated(config, [decoded[0].Image], options.InputSize, new SyntheticWeightsOptions()), config);
                 }
                 io.Err.WriteLine($"{Path.GetFileName(cfgPath)} at {options.InputSize}, batch {b}, {TorchRuntime.Threads} threads, weights: {weightsNote}, {decoded.Count} frames of {videoPath}");
-                var normal = await MeasureVideo(weightsPath, cfgPath, videoPath, decoded, options, b, ct);
+                var mode = PrecisionExtensions.Parse(parse.GetValue(precision)!);
+                var normal = await MeasureVideo(weightsPath, cfgPath, videoPath, decoded, options, b, mode, ct);
                 io.Err.WriteLine(normal.Stats.ToString());
                 io.Out.WriteLine($"video: pipeline {normal.Stats.Fps:0.0} fps end to end (decode + detect + track + annotate + encode), pure inference {normal.InferenceFps:0.0} fps, " +
                                  $"pipeline/inference {normal.Stats.Fps / normal.InferenceFps:P0}, {normal.BoxesPerFrame:0.#} boxes per frame");
                 var figures = BenchJson.Start("video");
                 figures["model"] = Path.GetFileName(cfgPath);
                 figures["input_size"] = options.InputSize;
+                figures["precision"] = mode.ShortName();
                 figures["batch"] = b;
                 figures["threads"] = TorchRuntime.Threads;
                 figures["frames"] = decoded.Count;
@@ -84,7 +88,7 @@ internal static class BenchCommand
                 if (parse.GetValue(crowded))
                 {
                     // The same network and frames; only the threshold differs, so the difference is the work after the network.
-                    var busy = await MeasureVideo(weightsPath, cfgPath, videoPath, decoded, options with { Confidence = 0.001f }, b, ct);
+                    var busy = await MeasureVideo(weightsPath, cfgPath, videoPath, decoded, options with { Confidence = 0.001f }, b, mode, ct);
                     io.Err.WriteLine(busy.Stats.ToString());
                     double Ms(VideoMeasure m) => 1000 / m.Stats.Fps;
                     string Mem(VideoMeasure m) => m.Stats.Memory.Count > 1 ? $"{m.Stats.Memory[0].Bytes / 1048576.0:0} → {m.Stats.Memory[^1].Bytes / 1048576.0:0} MB" : "n/a";
@@ -95,6 +99,22 @@ internal static class BenchCommand
                     figures["crowded_ms_per_frame"] = BenchJson.Round(Ms(busy));
                     figures["normal_ms_per_frame"] = BenchJson.Round(Ms(normal));
                     figures["crowded_raw_boxes_per_frame"] = BenchJson.Round(busy.RawBoxesPerFrame);
+                }
+                if (parse.GetValue(live))
+                {
+                    using var yolo = Yolo.Load(cfgPath, weightsPath, device: torch.CPU, precision: mode);
+                    using var source = new Video.PacedSource(Video.FrameSources.Open(videoPath));
+                    var stats = await new Video.VideoPipeline(source, new Video.YoloFrameDetector(yolo, options), [],
+                        new Video.PipelineOptions(MaxFrames: decoded.Count, ClassCount: yolo.Names.Count)).RunAsync(cancellationToken: ct);
+                    io.Err.WriteLine(stats.ToString());
+                    var latency = stats.Stages.Single(st => st.Stage == "end to end");
+                    io.Out.WriteLine($"live ({source.Info.Fps:0.#} fps, played in real time): frame shown p50 {stats.FramesBehind.P50:0.#} / p95 {stats.FramesBehind.P95:0.#} frames behind the newest captured, " +
+                                     $"capture to screen p50 {latency.P50:0} ms / p95 {latency.P95:0} ms; {stats.FramesOut} of {stats.FramesIn + stats.FramesLate} frames shown, detector on {stats.FramesDetected} ({stats.FramesDetected / stats.Wall.TotalSeconds:0.0} detections/s)");
+                    figures["live_frames_behind_p50"] = stats.FramesBehind.P50;
+                    figures["live_frames_behind_p95"] = stats.FramesBehind.P95;
+                    figures["live_latency_p50_ms"] = BenchJson.Round(latency.P50, 1);
+                    figures["live_latency_p95_ms"] = BenchJson.Round(latency.P95, 1);
+                    figures["live_detections_per_s"] = BenchJson.Round(stats.FramesDetected / stats.Wall.TotalSeconds);
                 }
                 BenchJson.Write(parse.GetValue(json), figures);
             }
@@ -111,9 +131,10 @@ internal static class BenchCommand
     sealed record VideoMeasure(Video.RunStats Stats, double InferenceFps, double BoxesPerFrame, double RawBoxesPerFrame);
 
     /// <summary>Pure inference over <paramref name="decoded"/>, then the whole pipeline over the same frames of the video.</summary>
-    static async Task<VideoMeasure> MeasureVideo(string weightsPath, string cfgPath, string videoPath, List<Video.Frame> decoded, YoloOptions options, int b, CancellationToken ct)
+    static async Task<VideoMeasure> MeasureVideo(string weightsPath, string cfgPath, string videoPath, List<Video.Frame> decoded, YoloOptions options, int b,
+        Precision precision, CancellationToken ct)
     {
-        using var yolo = Yolo.Load(cfgPath, weightsPath, device: torch.CPU);
+        using var yolo = Yolo.Load(cfgPath, weightsPath, device: torch.CPU, precision: precision);
         var detector = new CountingDetector(new Video.YoloFrameDetector(yolo, options));
         detector.Detect(decoded.Take(b).ToArray()); // warm-up
         var sw = Stopwatch.StartNew();

@@ -23,6 +23,7 @@ internal static class LocateCommand
         var nms = SharedOptions.Nms();
         var threads = SharedOptions.Threads();
         var device = SharedOptions.Device();
+        var precision = SharedOptions.Precision();
         var outPath = new Option<string?>("--out") { Description = "annotated image or video to write (default: out/<name>.annotated.jpg|.mp4)" };
         var json = new Option<string?>("--json") { Description = "JSON lines: on stdout, or into FILE for videos", Arity = ArgumentArity.ZeroOrOne };
         var dump = new Option<string?>("--dump") { Description = "images: also write input.npy and head<N>.npy (raw, before any logistic) into this folder" };
@@ -38,7 +39,7 @@ internal static class LocateCommand
         var folderFps = new Option<double>("--fps") { Description = "frame rate for a folder of images", DefaultValueFactory = _ => 25 };
         var command = new Command("locate", "Detect objects with YOLOv3 in an image, a video, a camera or a stream, and draw labelled boxes.")
         {
-            input, cfg, weights, names, size, conf, nms, maxDetections, threads, device, outPath, json, dump, show, track, noTrack, every, batch, maxFrames, duration, folderFps, statsFile,
+            input, cfg, weights, names, size, conf, nms, maxDetections, threads, device, precision, outPath, json, dump, show, track, noTrack, every, batch, maxFrames, duration, folderFps, statsFile,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -53,7 +54,8 @@ internal static class LocateCommand
             string? jsonFile = parse.GetValue(json) is { Length: > 0 } j && j != "-" ? j : null;
             if (FrameSources.IsImageFile(path) && !File.Exists(path)) throw new FileNotFoundException($"Image not found: {path}", path);
             TorchRuntime.SetThreads(parse.GetValue(threads));
-            using var yolo = Yolo.Load(cfgPath, weightsPath, parse.GetValue(names), TorchRuntime.ParseDevice(parse.GetValue(device)));
+            using var yolo = Yolo.Load(cfgPath, weightsPath, parse.GetValue(names), TorchRuntime.ParseDevice(parse.GetValue(device)),
+                PrecisionExtensions.Parse(parse.GetValue(precision)!));
             yolo.Options = options;
 
             if (FrameSources.IsImageFile(path))
