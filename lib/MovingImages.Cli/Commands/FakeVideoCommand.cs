@@ -309,15 +309,21 @@ internal static class FakeVideoCommand
                     var sw = Stopwatch.StartNew();
                     for (int i = 0; i < stepCount; i++) trainer.Step();
                     double perStep = sw.Elapsed.TotalSeconds / stepCount, rate = 2 * b / perStep;
+                    // the part of a step that is data, not network: both people's augmented batches (the peer has none)
+                    var augment = Stopwatch.StartNew();
+                    for (int i = 0; i < stepCount; i++)
+                        using (torch.NewDisposeScope()) { trainer.Batch(true, i); trainer.Batch(false, i); }
+                    double augmentPerStep = augment.Elapsed.TotalSeconds / stepCount, networkRate = 2 * b / (perStep - augmentPerStep);
                     if (precision == Precision.Float32) reference = rate;
                     string ratio = reference is { } r ? $"{rate / r:0.00}×" : "";
                     double? theirs = peerRates != null && peerRates.TryGetValue((b, precision), out var t) ? t : null;
                     table.AddRow($"{b}", precision.ShortName(), $"{rate:0.0}", $"{perStep:0.00}", ratio, theirs is { } p1 ? $"{p1:0.0}" : "", theirs is { } p2 ? $"{rate / p2:0.00}×" : "");
-                    io.Out.WriteLine($"fakevideo: batch {b}, {precision.ShortName()}: {rate:0.0} samples/s ({perStep:0.00} s per step of A and B){(ratio.Length > 0 ? $", {ratio} fp32" : "")}, loss A {trainer.History[^1].LossA:0.0000}, {TorchRuntime.Threads} threads" +
-                                     (theirs is { } p3 ? $"; PyTorch {p3:0.0} samples/s, ours {rate / p3:0.00}× PyTorch" : ""));
+                    io.Out.WriteLine($"fakevideo: batch {b}, {precision.ShortName()}: {rate:0.0} samples/s ({perStep:0.00} s per step of A and B, of which {augmentPerStep:0.00} s augmentation; network alone {networkRate:0.0} samples/s){(ratio.Length > 0 ? $", {ratio} fp32" : "")}, loss A {trainer.History[^1].LossA:0.0000}, {TorchRuntime.Threads} threads" +
+                                     (theirs is { } p3 ? $"; PyTorch (network alone) {p3:0.0} samples/s, ours {rate / p3:0.00}× with augmentation, {networkRate / p3:0.00}× network alone" : ""));
                     rows.Add(new System.Text.Json.Nodes.JsonObject
                     {
                         ["batch"] = b, ["precision"] = precision.ShortName(), ["samples_per_s"] = BenchJson.Round(rate), ["s_per_step"] = BenchJson.Round(perStep, 4),
+                        ["augment_s_per_step"] = BenchJson.Round(augmentPerStep, 4), ["network_samples_per_s"] = BenchJson.Round(networkRate),
                         ["peer_samples_per_s"] = theirs is { } p4 ? BenchJson.Round(p4) : null, ["ratio_to_peer"] = theirs is { } p5 ? BenchJson.Round(rate / p5, 3) : null,
                     });
                 }

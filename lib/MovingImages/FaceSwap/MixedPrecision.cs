@@ -70,13 +70,15 @@ public sealed class LossScaler
         return true;
     }
 
-    /// <summary>Whether every gradient of <paramref name="parameters"/> is finite.</summary>
+    /// <summary>
+    /// Whether every gradient of <paramref name="parameters"/> is finite: one sum per gradient (a NaN or ±∞ anywhere makes
+    /// it non-finite) and one check of all the sums — a single round trip instead of one per parameter.
+    /// </summary>
     public static bool GradientsFinite(IEnumerable<TorchSharp.Modules.Parameter> parameters)
     {
         using var scope = torch.NewDisposeScope();
-        foreach (var p in parameters)
-            if (p.grad is { } g && !torch.isfinite(g).all().item<bool>()) return false;
-        return true;
+        var sums = parameters.Select(p => p.grad).OfType<Tensor>().Select(g => g.sum(type: ScalarType.Float32)).ToArray();
+        return sums.Length == 0 || torch.isfinite(torch.stack(sums)).all().item<bool>();
     }
 
     /// <summary>Writes the state (for checkpoints).</summary>
