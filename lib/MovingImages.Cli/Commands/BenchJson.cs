@@ -29,7 +29,7 @@ internal static class BenchJson
     public static void Write(string? path, JsonObject figures)
     {
         if (string.IsNullOrEmpty(path)) return;
-        string text = figures.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+        string text = figures.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
         AtomicFile.Write(path, tmp => File.WriteAllText(tmp, text + "\n"));
     }
 
