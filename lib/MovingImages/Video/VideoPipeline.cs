@@ -106,31 +106,18 @@ public sealed class VideoPipeline
     RunStats Run(IProgress<PipelineProgress>? progress, CancellationToken cancellationToken)
     {
         if (_options.DropLateFrames ?? _source.Info.FrameCount == null) return RunLive(progress, cancellationToken);
-        using var failed = new CancellationTokenSource(); // a stage threw: the others stop too
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stop.Token, failed.Token);
+        using var stages = new StageThreads(); // a stage that throws stops the others
+        var failed = stages.Failed;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stop.Token, failed);
         var info = _source.Info;
         using var decoded = new BlockingCollection<Item>(_options.QueueCapacity);
         using var detected = new BlockingCollection<Item>(_options.QueueCapacity);
         var clock = Stopwatch.StartNew();
         int framesIn = 0, framesDetected = 0, framesLate = 0;
         bool reachedEnd = false;
-        var errors = new ConcurrentQueue<Exception>();
-
         foreach (var sink in _sinks) sink.Open(info);
 
-        void Stage(Action body, Action cleanup)
-        {
-            try { body(); }
-            catch (OperationCanceledException) when (failed.IsCancellationRequested) { } // another stage failed first
-            catch (Exception e)
-            {
-                errors.Enqueue(e);
-                failed.Cancel();
-            }
-            finally { cleanup(); }
-        }
-
-        var decode = new Thread(() => Stage(() =>
+        stages.Add("pipeline decode", () =>
         {
             while (!stop.IsCancellationRequested)
             {
@@ -144,25 +131,17 @@ public sealed class VideoPipeline
                 catch (OperationCanceledException) { frame.Dispose(); break; } // stopped while waiting: this frame never entered
                 framesIn++;
             }
-        }, decoded.CompleteAdding))
-        { Name = "pipeline decode", IsBackground = true };
+        }, decoded.CompleteAdding);
 
-        var infer = new Thread(() =>
+        var buffer = new List<Item>();
+        stages.Add("pipeline detect", () =>
         {
-            var buffer = new List<Item>();
-            Stage(() =>
+            foreach (var item in decoded.GetConsumingEnumerable(failed))
             {
-                foreach (var item in decoded.GetConsumingEnumerable(failed.Token))
-                {
-                    buffer.Add(item);
-                    if (buffer.Count(i => i.Detect) >= _options.Batch) Flush();
-                }
-                Flush();
-            }, () =>
-            {
-                foreach (var i in buffer) i.Frame.Dispose();
-                detected.CompleteAdding();
-            });
+                buffer.Add(item);
+                if (buffer.Count(i => i.Detect) >= _options.Batch) Flush();
+            }
+            Flush();
 
             void Flush()
             {
@@ -181,31 +160,28 @@ public sealed class VideoPipeline
                 }
                 while (buffer.Count > 0)
                 {
-                    detected.Add(buffer[0], failed.Token);
+                    detected.Add(buffer[0], failed);
                     buffer.RemoveAt(0);
                 }
             }
-        })
-        { Name = "pipeline detect", IsBackground = true };
+        }, () =>
+        {
+            foreach (var i in buffer) i.Frame.Dispose();
+            detected.CompleteAdding();
+        });
 
         var writer = new FrameWriter(_options, _sinks, info, progress, clock);
-        var write = new Thread(() => Stage(() =>
+        stages.Add("pipeline write", () =>
         {
-            foreach (var item in detected.GetConsumingEnumerable(failed.Token))
+            foreach (var item in detected.GetConsumingEnumerable(failed))
                 writer.Write(item.Frame, item.Detections, item.DecodeMs, item.DetectMs, item.Started);
-        }, () => { }))
-        { Name = "pipeline write", IsBackground = true };
+        }, () => { });
 
-        decode.Start();
-        infer.Start();
-        write.Start();
-        decode.Join();
-        infer.Join();
-        write.Join();
+        stages.RunAll();
         // Whatever a failed stage left queued.
         foreach (var left in decoded.Concat(detected)) left.Frame.Dispose();
 
-        return Finish(writer, errors, info, reachedEnd, framesIn, framesLate, framesDetected, clock, cancellationToken);
+        return Finish(writer, stages.Errors, info, reachedEnd, framesIn, framesLate, framesDetected, clock, cancellationToken);
     }
 
     /// <summary>Completes the sinks (partial outputs playable), rethrows what a stage threw, and returns the statistics.</summary>
@@ -241,8 +217,9 @@ public sealed class VideoPipeline
     /// </summary>
     RunStats RunLive(IProgress<PipelineProgress>? progress, CancellationToken cancellationToken)
     {
-        using var failed = new CancellationTokenSource();
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stop.Token, failed.Token);
+        using var stages = new StageThreads();
+        var failed = stages.Failed;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stop.Token, failed);
         var info = _source.Info;
         using var shown = new BlockingCollection<Item>(1); // the newest frame waiting to be shown, no more
         using var wake = new SemaphoreSlim(0);
@@ -251,22 +228,9 @@ public sealed class VideoPipeline
         Found? found = null;      // the newest detections not yet shown
         int framesIn = 0, framesDetected = 0, framesLate = 0, newest = -1, decodeDone = 0;
         bool reachedEnd = false;
-        var errors = new ConcurrentQueue<Exception>();
         foreach (var sink in _sinks) sink.Open(info);
 
-        void Stage(Action body, Action cleanup)
-        {
-            try { body(); }
-            catch (OperationCanceledException) when (failed.IsCancellationRequested) { }
-            catch (Exception e)
-            {
-                errors.Enqueue(e);
-                failed.Cancel();
-            }
-            finally { cleanup(); }
-        }
-
-        var decode = new Thread(() => Stage(() =>
+        stages.Add("pipeline decode", () =>
         {
             while (!stop.IsCancellationRequested)
             {
@@ -289,10 +253,9 @@ public sealed class VideoPipeline
             Volatile.Write(ref decodeDone, 1);
             wake.Release();
             shown.CompleteAdding();
-        }))
-        { Name = "pipeline decode", IsBackground = true };
+        });
 
-        var infer = new Thread(() => Stage(() =>
+        stages.Add("pipeline detect", () =>
         {
             while (true)
             {
@@ -300,7 +263,7 @@ public sealed class VideoPipeline
                 if (frame == null)
                 {
                     if (Volatile.Read(ref decodeDone) == 1) break;
-                    wake.Wait(failed.Token);
+                    wake.Wait(failed);
                     continue;
                 }
                 using (frame)
@@ -311,27 +274,59 @@ public sealed class VideoPipeline
                     framesDetected++;
                 }
             }
-        }, () => Interlocked.Exchange(ref toDetect, null)?.Dispose()))
-        { Name = "pipeline detect", IsBackground = true };
+        }, () => Interlocked.Exchange(ref toDetect, null)?.Dispose());
 
         var writer = new FrameWriter(_options, _sinks, info, progress, clock);
-        var write = new Thread(() => Stage(() =>
+        stages.Add("pipeline write", () =>
         {
-            foreach (var item in shown.GetConsumingEnumerable(failed.Token))
+            foreach (var item in shown.GetConsumingEnumerable(failed))
             {
                 var latest = Interlocked.Exchange(ref found, null);
                 writer.Write(item.Frame, latest?.Detections, item.DecodeMs, latest?.Ms ?? 0, item.Started, Volatile.Read(ref newest) - item.Frame.Index);
             }
-        }, () => { }))
-        { Name = "pipeline write", IsBackground = true };
+        }, () => { });
 
-        decode.Start();
-        infer.Start();
-        write.Start();
-        decode.Join();
-        infer.Join();
-        write.Join();
+        stages.RunAll();
         foreach (var left in shown) left.Frame.Dispose();
-        return Finish(writer, errors, info, reachedEnd, framesIn, framesLate, framesDetected, clock, cancellationToken);
+        return Finish(writer, stages.Errors, info, reachedEnd, framesIn, framesLate, framesDetected, clock, cancellationToken);
     }
+}
+
+/// <summary>
+/// The stages of one run, each on a thread of its own for the whole run (native allocators keep per-thread caches).
+/// The first stage that throws records its error and cancels <see cref="Failed"/>, which the others watch; every stage's
+/// cleanup runs whatever happens.
+/// </summary>
+internal sealed class StageThreads : IDisposable
+{
+    readonly CancellationTokenSource _failed = new();
+    readonly List<Thread> _threads = [];
+
+    /// <summary>Cancelled when a stage fails.</summary>
+    public CancellationToken Failed => _failed.Token;
+    /// <summary>What the stages threw (a cancellation caused by another stage's failure is not an error).</summary>
+    public ConcurrentQueue<Exception> Errors { get; } = new();
+
+    /// <summary>A stage: its body, and its cleanup (complete its output queue, dispose what it holds).</summary>
+    public void Add(string name, Action body, Action cleanup) => _threads.Add(new Thread(() =>
+    {
+        try { body(); }
+        catch (OperationCanceledException) when (_failed.IsCancellationRequested) { } // another stage failed first
+        catch (Exception e)
+        {
+            Errors.Enqueue(e);
+            _failed.Cancel();
+        }
+        finally { cleanup(); }
+    }) { Name = name, IsBackground = true });
+
+    /// <summary>Starts every stage and waits for all of them.</summary>
+    public void RunAll()
+    {
+        foreach (var t in _threads) t.Start();
+        foreach (var t in _threads) t.Join();
+    }
+
+    /// <inheritdoc/>
+    public void Dispose() => _failed.Dispose();
 }

@@ -102,7 +102,7 @@ public class CliTests
         var (code, stdout, stderr) = await Run("bench", "locate", "--cfg", TestData.Cfg("yolov3-tiny.cfg"), "--weights", weights,
             "--image", TestData.Image("dog.jpg"), "--runs", "1", "--warmup", "0", "--threads", "2");
         Assert.True(code == 0, stderr);
-        Assert.Matches(@"locate: ours \d+\.\d ms, OpenCV DNN \d+\.\d ms, ratio OpenCV/ours \d+\.\d\dx", stdout);
+        Assert.Matches(@"locate: ours \d+\.\d ms, ours bf16 \d+\.\d ms, OpenCV DNN \d+\.\d ms; ratio OpenCV/ours \d+\.\d\dx, bf16/OpenCV \d+\.\d\dx; bf16 agreement \d+/\d+ fp32 boxes", stdout);
         Assert.Contains("OpenCV DNN", stderr);
     }
 
