@@ -6,7 +6,7 @@ namespace MovingImages.Interactive;
 
 /// <summary>
 /// The recipes' interactive charts (XPlot.Plotly, drawn offline by <see cref="PlotlyJs"/>): zoom, pan and hover where a
-/// reader would rather explore than look. Static images stay ScottPlot PNGs (<see cref="RunStats.LatencyChart"/>).
+/// reader would rather explore than look. Static images are ScottPlot PNGs (<see cref="ImageCharts"/>).
 /// </summary>
 public static class Charts
 {

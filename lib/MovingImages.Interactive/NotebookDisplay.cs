@@ -7,6 +7,7 @@ using MovingImages.ObjectDetection;
 using MovingImages.Runtime;
 using MovingImages.Video;
 using OpenCvSharp;
+using MovingImages.Geometry;
 
 namespace MovingImages.Interactive;
 

@@ -7,6 +7,7 @@ using MovingImages.Runtime;
 using OpenCvSharp;
 using Spectre.Console;
 using TorchSharp;
+using MovingImages.Geometry;
 
 namespace MovingImages.Cli.Commands;
 

@@ -6,6 +6,7 @@ using MovingImages.Runtime;
 using MovingImages.Video;
 using Spectre.Console;
 using TorchSharp;
+using MovingImages.Geometry;
 
 namespace MovingImages.Cli.Commands;
 

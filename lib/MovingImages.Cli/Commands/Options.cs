@@ -1,5 +1,6 @@
 using System.CommandLine;
 using MovingImages.ObjectDetection;
+using MovingImages.Geometry;
 
 namespace MovingImages.Cli.Commands;
 

@@ -1,8 +1,8 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
-using MovingImages.ObjectDetection;
 using OpenCvSharp;
+using MovingImages.Drawing;
 
 namespace MovingImages.FaceAnalysis;
 

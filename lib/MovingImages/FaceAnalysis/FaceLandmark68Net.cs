@@ -1,11 +1,12 @@
 using MovingImages.Imaging;
-using MovingImages.ObjectDetection;
 using MovingImages.Runtime;
 using OpenCvSharp;
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 using Size = OpenCvSharp.Size;
+using MovingImages.Nn;
+using MovingImages.Geometry;
 
 namespace MovingImages.FaceAnalysis;
 
@@ -74,7 +75,7 @@ public sealed class FaceLandmark68Net : IDisposable
     /// <summary>Crop → centred square (face-api's padToSquare), TF-bilinear 112×112, minus the mean, / 255.</summary>
     internal Tensor Preprocess(Mat crop)
     {
-        return TfOps.SquareResizeNormalized(crop, InputSize, centred: true, MeanRgb, Device);
+        return SquareImage.ResizeNormalized(crop, InputSize, centred: true, MeanRgb, Device);
     }
 
     internal Tensor Forward(Tensor x)

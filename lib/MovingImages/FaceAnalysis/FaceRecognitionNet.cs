@@ -1,10 +1,11 @@
 using MovingImages.Imaging;
-using MovingImages.ObjectDetection;
 using MovingImages.Runtime;
 using OpenCvSharp;
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
+using MovingImages.Nn;
+using MovingImages.Geometry;
 
 namespace MovingImages.FaceAnalysis;
 
@@ -75,7 +76,7 @@ public sealed class FaceRecognitionNet : IDisposable
 
     internal Tensor Preprocess(Mat crop)
     {
-        return TfOps.SquareResizeNormalized(crop, InputSize, centred: true, MeanRgb, Device);
+        return SquareImage.ResizeNormalized(crop, InputSize, centred: true, MeanRgb, Device);
     }
 
     static Tensor Apply(Tensor x, ConvLayer c, bool down, bool relu)

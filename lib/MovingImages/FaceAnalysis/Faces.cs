@@ -1,7 +1,7 @@
-using MovingImages.ObjectDetection;
 using OpenCvSharp;
 using TorchSharp;
 using static TorchSharp.torch;
+using MovingImages.Geometry;
 
 namespace MovingImages.FaceAnalysis;
 

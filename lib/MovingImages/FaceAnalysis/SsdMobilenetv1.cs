@@ -1,10 +1,11 @@
 using MovingImages.Imaging;
-using MovingImages.ObjectDetection;
 using OpenCvSharp;
 using TorchSharp;
 using static TorchSharp.torch;
 using MovingImages.Runtime;
 using F = TorchSharp.torch.nn.functional;
+using MovingImages.Nn;
+using MovingImages.Geometry;
 
 namespace MovingImages.FaceAnalysis;
 
@@ -108,7 +109,7 @@ public sealed class SsdMobilenetv1 : IDisposable
     internal Tensor Preprocess(Mat image)
     {
         using var scope = torch.NewDisposeScope();
-        return Scalars.Sub(Scalars.Div(TfOps.SquareResize(image, InputSize, centred: false, Device), 127.5), 1.0).MoveToOuterDisposeScope();
+        return Scalars.Sub(Scalars.Div(SquareImage.Resize(image, InputSize, centred: false, Device), 127.5), 1.0).MoveToOuterDisposeScope();
     }
 
     static Tensor Relu6(Tensor x) => Scalars.Clamp(x, 0.0, 6.0);

@@ -1,9 +1,10 @@
 using MovingImages.Imaging;
-using MovingImages.ObjectDetection;
 using OpenCvSharp;
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
+using MovingImages.Nn;
+using MovingImages.Geometry;
 
 namespace MovingImages.FaceAnalysis;
 
@@ -95,7 +96,7 @@ public sealed class TinyFaceDetector : IDisposable
     /// <summary>face-api's input: RGB 0–255, zero-padded to a square (bottom/right), TF-bilinear resized, minus the mean, / 255.</summary>
     internal Tensor Preprocess(Mat image, int size)
     {
-        return TfOps.SquareResizeNormalized(image, size, centred: false, MeanRgb, Device);
+        return SquareImage.ResizeNormalized(image, size, centred: false, MeanRgb, Device);
     }
 
     /// <summary>The network on a preprocessed N×3×S×S input; returns N×25×(S/32)×(S/32) raw outputs.</summary>

@@ -3,6 +3,7 @@ using OpenCvSharp;
 using TorchSharp;
 using static TorchSharp.torch;
 using Size = OpenCvSharp.Size;
+using MovingImages.Geometry;
 
 namespace MovingImages.FaceSwap;
 
@@ -92,7 +93,7 @@ public sealed class FaceAugmenter(int outputSize, int seed, AugmentOptions? opti
                 src.Add(new Point2d(mapX[i, j], mapY[i, j]));
                 dst.Add(new Point2d(j * s / 4.0, i * s / 4.0));
             }
-        var mat = FaceAligner.Umeyama(src, dst);
+        var mat = Similarity.Umeyama(src, dst);
         using var m = FaceAligner.ToMat(mat);
         var target = new Mat();
         Cv2.WarpAffine(face, target, m, new Size(s, s));

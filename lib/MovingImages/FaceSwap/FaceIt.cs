@@ -274,8 +274,9 @@ public sealed class FaceIt
         }
     }
 
-    /// <summary>The training preview (rows of A, A→A, A→B and B, B→B, B→A) and the loss chart of the current checkpoint.</summary>
-    public (Mat Preview, ScottPlot.Plot Losses) Progress(int count = 4)
+    /// <summary>The training preview of the current checkpoint: <paramref name="count"/> rows of A, A→A, A→B, then as many of B, B→B, B→A.
+    /// The losses so far: <see cref="TrainingHistory"/>.</summary>
+    public Mat Preview(int count = 4)
     {
         if (!File.Exists(CheckpointPath)) throw new FileNotFoundException($"no trained model at {CheckpointPath}: run Train() first", CheckpointPath);
         var a = LoadFaces(PersonA);
@@ -285,7 +286,7 @@ public sealed class FaceIt
             using var model = new FaceSwapModel(ModelOptions);
             using var trainer = new FaceSwapTrainer(model, a, b, new TrainingOptions(BatchSize: count));
             trainer.LoadCheckpoint(CheckpointPath);
-            return (trainer.Preview(count), trainer.LossChart());
+            return trainer.Preview(count);
         }
         finally
         {

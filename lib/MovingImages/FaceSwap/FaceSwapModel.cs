@@ -5,6 +5,7 @@ using TorchSharp.Modules;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 using MovingImages.Runtime;
+using MovingImages.Nn;
 
 namespace MovingImages.FaceSwap;
 

@@ -371,19 +371,6 @@ public sealed class FaceSwapTrainer : IDisposable
         }
     }
 
-    /// <summary>Loss curves of A and B over the steps (ScottPlot).</summary>
-    public ScottPlot.Plot LossChart()
-    {
-        var plot = new ScottPlot.Plot();
-        double[] x = _history.Select(h => (double)h.Iteration).ToArray();
-        plot.Add.ScatterLine(x, _history.Select(h => (double)h.LossA).ToArray()).LegendText = "loss A (A → A)";
-        plot.Add.ScatterLine(x, _history.Select(h => (double)h.LossB).ToArray()).LegendText = "loss B (B → B)";
-        plot.XLabel("iteration");
-        plot.YLabel("mean absolute error");
-        plot.ShowLegend();
-        return plot;
-    }
-
     /// <summary>Releases the optimisers (the model belongs to the caller).</summary>
     public void Dispose()
     {

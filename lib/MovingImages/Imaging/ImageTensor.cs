@@ -1,3 +1,4 @@
+using MovingImages.Geometry;
 using OpenCvSharp;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -69,7 +70,7 @@ public static class ImageTensor
     /// Darknet's letterbox on a 1×3×H×W RGB tensor: bilinear resize with aligned corners (darknet's
     /// <c>resize_image</c>) to the letterbox's scaled size, centred on a 0.5 grey canvas of the network size.
     /// </summary>
-    public static Tensor Letterbox(Tensor rgb, ObjectDetection.Letterbox box)
+    public static Tensor Letterbox(Tensor rgb, Letterbox box)
     {
         using var scope = torch.NewDisposeScope();
         var resized = rgb.shape[2] == box.ScaledHeight && rgb.shape[3] == box.ScaledWidth
@@ -77,7 +78,7 @@ public static class ImageTensor
             : F.interpolate(rgb, [box.ScaledHeight, box.ScaledWidth], mode: InterpolationMode.Bilinear, align_corners: true);
         int left = box.OffsetX, top = box.OffsetY;
         int right = box.NetWidth - box.ScaledWidth - left, bottom = box.NetHeight - box.ScaledHeight - top;
-        var padded = F.pad(resized, [left, right, top, bottom], PaddingModes.Constant, ObjectDetection.Letterbox.PadValue);
+        var padded = F.pad(resized, [left, right, top, bottom], PaddingModes.Constant, Geometry.Letterbox.PadValue);
         return padded.MoveToOuterDisposeScope();
     }
 
@@ -85,15 +86,15 @@ public static class ImageTensor
     /// Letterboxes images into one N×3×S×S tensor on <paramref name="device"/> (RGB in [0, 1], grey padding) and
     /// returns it with each image's letterbox geometry.
     /// </summary>
-    public static (Tensor Input, IReadOnlyList<ObjectDetection.Letterbox> Letterboxes) LetterboxBatch(IReadOnlyList<Mat> images, int size, Device? device = null)
+    public static (Tensor Input, IReadOnlyList<Letterbox> Letterboxes) LetterboxBatch(IReadOnlyList<Mat> images, int size, Device? device = null)
     {
         if (images.Count == 0) throw new ArgumentException("no images");
         using var scope = torch.NewDisposeScope();
-        var boxes = new ObjectDetection.Letterbox[images.Count];
+        var boxes = new Letterbox[images.Count];
         var tensors = new Tensor[images.Count];
         for (int i = 0; i < images.Count; i++)
         {
-            boxes[i] = ObjectDetection.Letterbox.Compute(images[i].Cols, images[i].Rows, size, size);
+            boxes[i] = Geometry.Letterbox.Compute(images[i].Cols, images[i].Rows, size, size);
             tensors[i] = Letterbox(ToRgbTensor(images[i], device), boxes[i]);
         }
         var input = tensors.Length == 1 ? tensors[0] : torch.cat(tensors, 0);

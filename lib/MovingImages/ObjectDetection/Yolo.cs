@@ -5,6 +5,8 @@ using MovingImages.Runtime;
 using OpenCvSharp;
 using TorchSharp;
 using static TorchSharp.torch;
+using MovingImages.Drawing;
+using MovingImages.Geometry;
 
 namespace MovingImages.ObjectDetection;
 

@@ -2,6 +2,7 @@ using MovingImages.Darknet;
 using MovingImages.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
+using MovingImages.Geometry;
 
 namespace MovingImages.ObjectDetection;
 

@@ -1,4 +1,4 @@
-using MovingImages.ObjectDetection;
+using MovingImages.Geometry;
 
 namespace MovingImages.Tracking;
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
-using MovingImages.ObjectDetection;
 using MovingImages.Tracking;
+using MovingImages.Drawing;
+using MovingImages.Geometry;
 
 namespace MovingImages.Video;
 

@@ -179,25 +179,4 @@ public sealed class RunStats
         stages = Stages.Select(st => new { stage = st.Stage, p50_ms = Math.Round(st.P50, 2), p95_ms = Math.Round(st.P95, 2), max_ms = Math.Round(st.Max, 2) }),
         memory = Memory.Select(m => new { frame = m.Frame, rss_bytes = m.Bytes, managed_bytes = m.Managed }),
     }, new System.Text.Json.JsonSerializerOptions { WriteIndented = true });
-
-    /// <summary>A ScottPlot chart of per-frame latency by stage (for notebooks; save with <c>SavePng</c>).</summary>
-    public ScottPlot.Plot LatencyChart()
-    {
-        var plot = new ScottPlot.Plot();
-        double[] x = Timings.Select(t => (double)t.Index).ToArray();
-        void Add(string label, Func<FrameTiming, double> pick)
-        {
-            var line = plot.Add.ScatterLine(x, Timings.Select(pick).ToArray());
-            line.LegendText = label;
-        }
-        Add("end to end", t => t.Latency);
-        Add("detect", t => t.Detect);
-        Add("decode", t => t.Decode);
-        Add("write", t => t.Write);
-        plot.Title($"Per-frame latency ({Fps:0.0} fps end to end)");
-        plot.XLabel("frame");
-        plot.YLabel("ms");
-        plot.ShowLegend();
-        return plot;
-    }
 }

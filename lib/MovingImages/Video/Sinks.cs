@@ -3,6 +3,7 @@ using System.Text.Json;
 using MovingImages.IO;
 using MovingImages.Media;
 using OpenCvSharp;
+using MovingImages.Geometry;
 
 namespace MovingImages.Video;
 
@@ -176,7 +177,7 @@ public sealed class JsonLinesSink : IFrameSink
             if (o.TrackId is { } id) w.WriteNumber("track", id); else w.WriteNull("track");
             w.WriteString("label", d.Label);
             w.WriteNumber("score", Math.Round(d.Score, 4));
-            ObjectDetection.DetectionJson.WriteBox(w, d.Box);
+            DetectionJson.WriteBox(w, d.Box);
             w.WriteEndObject();
         }
         return Encoding.UTF8.GetString(stream.ToArray());

@@ -4,6 +4,7 @@ using MovingImages.ObjectDetection;
 using MovingImages.Runtime;
 using TorchSharp;
 using Xunit.Abstractions;
+using MovingImages.Geometry;
 
 namespace MovingImages.Tests.Darknet;
 

@@ -3,6 +3,7 @@ using MovingImages.ObjectDetection;
 using MovingImages.Imaging;
 using TorchSharp;
 using Xunit.Abstractions;
+using MovingImages.Geometry;
 
 namespace MovingImages.Tests.Darknet;
 

@@ -1,8 +1,8 @@
 using MovingImages.FaceAnalysis;
 using MovingImages.Imaging;
-using MovingImages.ObjectDetection;
 using OpenCvSharp;
 using TorchSharp;
+using MovingImages.Geometry;
 
 namespace MovingImages.Tests.FaceAnalysis;
 
@@ -17,7 +17,7 @@ public class FaceAlignerTests
         var rng = new Random(2);
         var points = new Point2f[68];
         for (int i = 0; i < 17; i++) points[i] = new Point2f(rng.Next(0, 500), rng.Next(0, 500));
-        for (int i = 17; i < 68; i++) points[i] = FaceAligner.Apply(toImage, new Point2f((float)template[i - 17].X, (float)template[i - 17].Y));
+        for (int i = 17; i < 68; i++) points[i] = Similarity.Apply(toImage, new Point2f((float)template[i - 17].X, (float)template[i - 17].Y));
         return (new FaceLandmarks68(points, new Size(200, 200)), toImage);
     }
 
@@ -32,11 +32,11 @@ public class FaceAlignerTests
         var template = FaceAligner.Template(256);
         for (int i = 17; i < 68; i++)
         {
-            var p = FaceAligner.Apply(toCrop, landmarks.Points[i]);
+            var p = Similarity.Apply(toCrop, landmarks.Points[i]);
             Assert.InRange(Math.Abs(p.X - template[i - 17].X), 0, 1.0);
             Assert.InRange(Math.Abs(p.Y - template[i - 17].Y), 0, 1.0);
         }
-        var back = FaceAligner.Invert(toCrop);
+        var back = Similarity.Invert(toCrop);
         for (int r = 0; r < 2; r++)
             for (int k = 0; k < 3; k++) Assert.Equal(toImage[r, k], back[r, k], 3);
         // other sizes and coverage scale the template about the crop centre

@@ -12,7 +12,7 @@ public class FaceFilterTests(ITestOutputHelper output)
     /// centre in frames 0–99 and 155–199; the background man on the right in 0–99 and bottom-left in 160–189; the man
     /// with glasses alone in 100–154 and 200–269.
     /// </summary>
-    static bool IsWoman(int frame, MovingImages.ObjectDetection.Box box) =>
+    static bool IsWoman(int frame, MovingImages.Geometry.Box box) =>
         (frame < 100 || frame is >= 155 and < 200) && box.CenterX < 360 && box.Width > 100;
 
     [Fact]

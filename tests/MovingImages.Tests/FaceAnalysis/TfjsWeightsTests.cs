@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using MovingImages.FaceAnalysis;
+using MovingImages.Nn;
 
 namespace MovingImages.Tests.FaceAnalysis;
 

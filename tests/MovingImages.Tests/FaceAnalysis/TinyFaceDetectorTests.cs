@@ -1,9 +1,9 @@
 using System.Text.Json;
 using MovingImages.FaceAnalysis;
 using MovingImages.Imaging;
-using MovingImages.ObjectDetection;
 using TorchSharp;
 using Xunit.Abstractions;
+using MovingImages.Geometry;
 
 namespace MovingImages.Tests.FaceAnalysis;
 

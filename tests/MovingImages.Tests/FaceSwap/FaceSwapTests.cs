@@ -248,7 +248,7 @@ public class FaceSwapTrainerTests(ITestOutputHelper output)
         Assert.False(Same(model.DecoderB.parameters().First(), decoderBBefore));
         using var preview = trainer.Preview(2);
         Assert.Equal((3 * 32, 4 * 32), (preview.Cols, preview.Rows));
-        Assert.True(trainer.LossChart().GetImageBytes(300, 200, ScottPlot.ImageFormat.Png).Length > 1000);
+        Assert.True(MovingImages.Interactive.ImageCharts.Losses(trainer.History).GetImageBytes(300, 200, ScottPlot.ImageFormat.Png).Length > 1000);
     }
 
     [Fact]

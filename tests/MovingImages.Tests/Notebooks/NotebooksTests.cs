@@ -75,7 +75,7 @@ public partial class NotebooksTests(ITestOutputHelper output)
         Assert.Contains(Cell(fake, "FaceAligner.Align").Outputs, o => o["data"]?["image/png"] != null);
         Assert.Contains(Cell(fake, "filter.Matches").Outputs, o => o["data"]?["image/png"] != null);
         Assert.Contains(Cell(fake, "model.Summary()").Outputs, o => o["output_type"]!.GetValue<string>() == "stream" && Lines(o["text"]).Contains("model total"));
-        var training = Cell(fake, "faceit.Progress(3)").Outputs;
+        var training = Cell(fake, "faceit.Preview(3)").Outputs;
         Assert.Contains(training, o => o["data"]?["image/png"] != null);                                    // preview grid
         Assert.Contains(training, o => Html(o).Contains("Plotly.newPlot('mi-plot-") && Html(o).Contains("loss B (B → B)")); // the loss chart, interactive
         Assert.Contains(training, o => Html(o).Contains("<progress value=\"30\" max=\"30\""));             // the bar, updated in place to the end

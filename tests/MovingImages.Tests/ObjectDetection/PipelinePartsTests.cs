@@ -5,6 +5,8 @@ using OpenCvSharp;
 using TorchSharp;
 using Scalar = OpenCvSharp.Scalar;
 using static TorchSharp.torch;
+using MovingImages.Drawing;
+using MovingImages.Geometry;
 
 namespace MovingImages.Tests.ObjectDetection;
 

@@ -1,5 +1,5 @@
-using MovingImages.ObjectDetection;
 using MovingImages.Tracking;
+using MovingImages.Geometry;
 
 namespace MovingImages.Tests.Tracking;
 

@@ -7,6 +7,7 @@ using OpenCvSharp;
 using TorchSharp;
 using Scalar = OpenCvSharp.Scalar;
 using Xunit.Abstractions;
+using MovingImages.Geometry;
 
 namespace MovingImages.Tests.Video;
 
@@ -216,7 +217,7 @@ public class PipelineExtrasTests
     {
         using var source = FrameSources.Open(TestData.Shared("data", "video", "vtest.avi"));
         var stats = await new VideoPipeline(source, new NoDetector(), [], new PipelineOptions(MaxFrames: 20)).RunAsync();
-        var png = stats.LatencyChart().GetImageBytes(600, 300, ScottPlot.ImageFormat.Png);
+        var png = MovingImages.Interactive.ImageCharts.Latency(stats).GetImageBytes(600, 300, ScottPlot.ImageFormat.Png);
         Assert.True(png.Length > 1000);
         Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, png[..4]);
         using var decoded = Cv2.ImDecode(png, ImreadModes.Color);

@@ -1,5 +1,5 @@
-using MovingImages.ObjectDetection;
 using OpenCvSharp;
+using MovingImages.Geometry;
 
 namespace MovingImages.Tests.Video;
 

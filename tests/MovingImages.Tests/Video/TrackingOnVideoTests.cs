@@ -1,8 +1,8 @@
-using MovingImages.ObjectDetection;
 using MovingImages.Tests.Tracking;
 using MovingImages.Tracking;
 using MovingImages.Video;
 using Xunit.Abstractions;
+using MovingImages.Geometry;
 
 namespace MovingImages.Tests.Video;
 

@@ -1,4 +1,4 @@
-namespace MovingImages.ObjectDetection;
+namespace MovingImages.Geometry;
 
 /// <summary>One detected object.</summary>
 /// <param name="ClassId">Index into the class names (0-based).</param>

@@ -1,4 +1,4 @@
-namespace MovingImages.ObjectDetection;
+namespace MovingImages.Geometry;
 
 /// <summary>
 /// Darknet's letterbox: the image scaled to fit the network input keeping its aspect ratio, centred, the rest grey.

@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Text;
 using System.Text.Json;
 
-namespace MovingImages.ObjectDetection;
+namespace MovingImages.Geometry;
 
 /// <summary>Detections as JSON lines: <c>{"label","class","score","x","y","w","h"}</c>, x/y the top-left corner in image pixels.</summary>
 public static class DetectionJson

@@ -1,4 +1,4 @@
-namespace MovingImages.ObjectDetection;
+namespace MovingImages.Geometry;
 
 /// <summary>An axis-aligned box in pixels: top-left corner, width and height.</summary>
 public readonly record struct Box(float X, float Y, float Width, float Height)

@@ -1,6 +1,7 @@
 using OpenCvSharp;
+using MovingImages.Geometry;
 
-namespace MovingImages.ObjectDetection;
+namespace MovingImages.Drawing;
 
 /// <summary>How annotations look. Sizes of 0 mean "scale with the image".</summary>
 /// <param name="LineWidth">Box outline width in pixels (0: darknet's height × 0.006, at least 1).</param>

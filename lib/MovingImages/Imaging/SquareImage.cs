@@ -1,50 +1,22 @@
 using MovingImages.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
-using F = TorchSharp.torch.nn.functional;
 
-namespace MovingImages.FaceAnalysis;
+namespace MovingImages.Imaging;
 
-/// <summary>TensorFlow's conventions, reproduced on NCHW torch tensors so ported networks compute the same numbers.</summary>
-internal static class TfOps
+/// <summary>face-api.js's network input: an image padded to a square and resized, as a tensor.</summary>
+internal static class SquareImage
 {
-    /// <summary>TF "same" padding for a window of <paramref name="k"/> and stride <paramref name="s"/>: (before, after), the extra pixel after.</summary>
-    public static (int Before, int After) SamePadding(long size, int k, int s)
-    {
-        long output = (size + s - 1) / s;
-        long total = Math.Max((output - 1) * s + k - size, 0);
-        return ((int)(total / 2), (int)(total - total / 2));
-    }
-
-    /// <summary>TF max pool with "same" padding (padded cells never win).</summary>
-    public static Tensor MaxPoolSame(Tensor x, int k, int s)
-    {
-        var (top, bottom) = SamePadding(x.shape[2], k, s);
-        var (left, right) = SamePadding(x.shape[3], k, s);
-        using var padded = F.pad(x, [left, right, top, bottom], PaddingModes.Constant, double.NegativeInfinity);
-        return F.max_pool2d(padded, [k, k], [s, s]);
-    }
-
-    /// <summary>TF convolution with "same" padding (asymmetric when the stride is 2: the extra row/column goes after).</summary>
-    public static Tensor ConvSame(Tensor x, Tensor weight, Tensor? bias, int stride, long groups = 1)
-    {
-        int k = (int)weight.shape[2];
-        var (top, bottom) = SamePadding(x.shape[2], k, stride);
-        var (left, right) = SamePadding(x.shape[3], k, stride);
-        using var padded = top + bottom + left + right == 0 ? x.alias() : F.pad(x, [left, right, top, bottom]);
-        return F.conv2d(padded, weight, bias, strides: [stride, stride], groups: groups);
-    }
-
     /// <summary>
     /// face-api's input preparation in one pass: the image zero-padded to a square (at the bottom/right, or centred as
     /// padToSquare(isCenterImage) does: Math.round(diff / 2) after, the rest before), then tf.image.resizeBilinear
     /// (legacy sampling) to <paramref name="size"/>. Returns 1×3×S×S RGB in 0–255 on <paramref name="device"/>.
     /// Computed on the original pixels only — the padded square is never built — so big photos stay cheap.
     /// </summary>
-    public static Tensor SquareResize(OpenCvSharp.Mat image, int size, bool centred, Device device)
+    public static Tensor Resize(OpenCvSharp.Mat image, int size, bool centred, Device device)
     {
         using var scope = torch.NewDisposeScope();
-        using var hwc = Imaging.ImageTensor.ToBgrBytes(image);                 // H×W×3 uint8, BGR
+        using var hwc = ImageTensor.ToBgrBytes(image);                 // H×W×3 uint8, BGR
         long h = hwc.shape[0], w = hwc.shape[1], side = Math.Max(h, w);
         long diffH = side - h, diffW = side - w;
         long offY = centred ? diffH - (long)Math.Floor(diffH * 0.5 + 0.5) : 0;
@@ -76,11 +48,11 @@ internal static class TfOps
         }
     }
 
-    /// <summary><see cref="SquareResize"/>, then face-api's normalisation: minus the per-channel RGB mean, divided by 255.</summary>
-    public static Tensor SquareResizeNormalized(OpenCvSharp.Mat image, int size, bool centred, float[] meanRgb, Device device)
+    /// <summary><see cref="Resize"/>, then face-api's normalisation: minus the per-channel RGB mean, divided by 255.</summary>
+    public static Tensor ResizeNormalized(OpenCvSharp.Mat image, int size, bool centred, float[] meanRgb, Device device)
     {
         using var scope = torch.NewDisposeScope();
-        var resized = SquareResize(image, size, centred, device);
+        var resized = Resize(image, size, centred, device);
         var mean = torch.tensor(meanRgb, device: device).view(1, 3, 1, 1);
         return Scalars.Div(resized - mean, 255.0).MoveToOuterDisposeScope();
     }

@@ -1,4 +1,4 @@
-namespace MovingImages.ObjectDetection;
+namespace MovingImages.Geometry;
 
 /// <summary>How far two detectors agree on one image: the reference's boxes that the other finds too.</summary>
 public static class DetectionAgreement

@@ -1,4 +1,4 @@
-namespace MovingImages.ObjectDetection;
+namespace MovingImages.Geometry;
 
 /// <summary>Non-maximum suppression.</summary>
 public static class Nms
