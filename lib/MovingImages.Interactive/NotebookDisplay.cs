@@ -227,9 +227,7 @@ public static class NotebookDisplay
                 Cv2.PutText(part, caption, new Point(8, 28), HersheyFonts.HersheySimplex, 0.8, Scalar.White, 2, LineTypes.AntiAlias);
                 parts.Add(part);
             }
-            var result = new Mat();
-            Cv2.HConcat(parts.ToArray(), result);
-            return result;
+            return Drawing.ImageGrid.Compose([parts]);
         }
         finally
         {

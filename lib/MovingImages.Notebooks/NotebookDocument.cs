@@ -85,23 +85,12 @@ public static class NotebookDocument
     public static void Save(InteractiveDocument document, string path) =>
         WriteAtomically(path, stream => Notebook.Write(document, stream, Kernels));
 
-    /// <summary>Writes a file through a temporary file beside it and a rename: readers see the old file or the whole new one.</summary>
-    internal static void WriteAtomically(string path, Action<Stream> write)
+    /// <summary>Writes a file through a temporary file beside it and a rename (<see cref="IO.AtomicFile"/>): readers see the old file or the whole new one.</summary>
+    internal static void WriteAtomically(string path, Action<Stream> write) => IO.AtomicFile.Write(path, tmp =>
     {
-        string full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        string tmp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.tmp");
-        try
-        {
-            using (var stream = File.Create(tmp))
-                write(stream);
-            File.Move(tmp, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(tmp)) File.Delete(tmp);
-        }
-    }
+        using var stream = File.Create(tmp);
+        write(stream);
+    });
 
     /// <summary>The cell's tags (Jupyter's <c>metadata.tags</c>).</summary>
     public static IReadOnlyList<string> Tags(InteractiveDocumentElement element)

@@ -57,17 +57,16 @@ internal static class LocateCommand
             TorchRuntime.SetThreads(parse.GetValue(threads));
             using var yolo = Yolo.Load(cfgPath, weightsPath, parse.GetValue(names), TorchRuntime.ParseDevice(parse.GetValue(device)),
                 PrecisionExtensions.Parse(parse.GetValue(precision)!));
-            yolo.Options = options;
 
             if (FrameSources.IsImageFile(path))
             {
-                LocateImage(io, yolo, path, parse.GetValue(outPath), jsonWanted, parse.GetValue(dump));
+                LocateImage(io, yolo, options, path, parse.GetValue(outPath), jsonWanted, parse.GetValue(dump));
                 return 0;
             }
             var pipelineOptions = new PipelineOptions(parse.GetValue(batch), parse.GetValue(every), parse.GetValue(maxFrames),
                 parse.GetValue(duration) is { } secs ? TimeSpan.FromSeconds(secs) : null, Track: !parse.GetValue(noTrack), ClassCount: yolo.Names.Count).Validate();
             string target = parse.GetValue(outPath) ?? Path.Combine("out", SafeName(path) + ".annotated.mp4");
-            var stats = await LocateVideoAsync(io, yolo, path, target, pipelineOptions, jsonWanted, jsonFile, parse.GetValue(show), parse.GetValue(folderFps), ct);
+            var stats = await LocateVideoAsync(io, new YoloFrameDetector(yolo, options), path, target, pipelineOptions, jsonWanted, jsonFile, parse.GetValue(show), parse.GetValue(folderFps), ct);
             if (parse.GetValue(statsFile) is { } statsPath) AtomicFile.Write(statsPath, tmp => File.WriteAllText(tmp, stats.ToJson()));
             return stats.Cancelled ? 130 : stats.FramesOut > 0 ? 0 : 1; // 130: stopped by Ctrl+C, outputs finished
         });
@@ -81,13 +80,13 @@ internal static class LocateCommand
         return name.Length > 0 ? name : "video";
     }
 
-    static void LocateImage(CliIO io, Yolo yolo, string path, string? outPath, bool json, string? dump)
+    static void LocateImage(CliIO io, Yolo yolo, YoloOptions options, string path, string? outPath, bool json, string? dump)
     {
-        using var result = yolo.Detect(path);
+        using var result = yolo.Detect(path, options);
         if (File.Exists(path) && ImageFiles.Damage(path) is { } damage) io.Err.WriteLine($"warning: {damage}");
         string target = outPath ?? Path.Combine("out", Path.GetFileNameWithoutExtension(path) + ".annotated.jpg");
         result.Save(target);
-        if (dump is { } dumpDir) Dump(yolo, result, yolo.Options, dumpDir, io);
+        if (dump is { } dumpDir) Dump(yolo, result, options, dumpDir, io);
         if (json)
         {
             foreach (var d in result.Detections) io.Out.WriteLine(DetectionJson.Line(d));
@@ -99,11 +98,11 @@ internal static class LocateCommand
                 table.AddRow(Markup.Escape(d.Label), $"{d.Score:0.00}", $"{d.Box.X:0}", $"{d.Box.Y:0}", $"{d.Box.Width:0}", $"{d.Box.Height:0}");
             io.Console.Write(table);
         }
-        io.Err.WriteLine($"{result.Detections.Count} objects in {result.Elapsed.TotalMilliseconds:0} ms ({yolo.Options.InputSize}×{yolo.Options.InputSize}, {yolo.Device.type}, {TorchRuntime.Threads} threads); wrote {target}");
+        io.Err.WriteLine($"{result.Detections.Count} objects in {result.Elapsed.TotalMilliseconds:0} ms ({options.InputSize}×{options.InputSize}, {yolo.Device.type}, {TorchRuntime.Threads} threads); wrote {target}");
     }
 
     /// <summary>Runs the video pipeline with a progress bar; prints the statistics; returns them.</summary>
-    internal static async Task<RunStats> LocateVideoAsync(CliIO io, Yolo yolo, string spec, string target, PipelineOptions options,
+    internal static async Task<RunStats> LocateVideoAsync(CliIO io, IFrameDetector detector, string spec, string target, PipelineOptions options,
         bool json, string? jsonFile, bool show, double folderFps, CancellationToken ct)
     {
         using var source = FrameSources.Open(spec, folderFps);
@@ -117,7 +116,7 @@ internal static class LocateCommand
             sinks.Add(video);
             if (json) sinks.Add(jsonFile != null ? new JsonLinesSink(jsonFile) : new JsonLinesSink(io.Out));
             if (show) sinks.Add(new WindowSink("MovingImages — q to quit", () => pipeline?.RequestStop()));
-            pipeline = new VideoPipeline(source, new YoloFrameDetector(yolo), sinks, options);
+            pipeline = new VideoPipeline(source, detector, sinks, options);
             RunStats stats;
             int? total = options.MaxFrames is { } m ? Math.Min(m, source.Info.FrameCount ?? m) : source.Info.FrameCount;
             if (total is { } n)

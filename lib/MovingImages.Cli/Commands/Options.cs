@@ -1,6 +1,5 @@
 using System.CommandLine;
 using MovingImages.ObjectDetection;
-using MovingImages.Geometry;
 
 namespace MovingImages.Cli.Commands;
 
@@ -13,7 +12,10 @@ internal static class SharedOptions
     public static Option<int> Size() => new("--size") { Description = "network input size, a multiple of 32", DefaultValueFactory = _ => YoloOptions.Default.InputSize };
     public static Option<float> Conf() => new("--conf") { Description = "score threshold", DefaultValueFactory = _ => YoloOptions.Default.Confidence };
     public static Option<float> Nms() => new("--nms") { Description = "NMS IoU threshold", DefaultValueFactory = _ => YoloOptions.Default.NmsIou };
-    public static Option<int> Threads() => new("--threads") { Description = "CPU threads for inference (0: library default)", DefaultValueFactory = _ => 0 };
+    /// <summary>The one <c>--threads</c> of every command: libtorch's intra-op threads (and the peer's, in benchmarks).</summary>
+    public static Option<int> Threads() => new("--threads") { Description = "CPU threads (default: every core)", DefaultValueFactory = _ => Environment.ProcessorCount };
+    /// <summary>The one <c>--models</c> of every command that runs the face networks.</summary>
+    public static Option<string> FaceModels() => new("--models") { Description = "face-api model folder", DefaultValueFactory = _ => MovingImages.FaceAnalysis.Faces.DefaultDirectory };
     public static Option<string?> Device() => new("--device") { Description = "cpu, cuda, cuda:N or auto" };
     public static Option<string?> From() => new("--from") { Description = $"a local folder to take files from instead of downloading (also ${Fetch.Fetcher.MirrorVariable})" };
 
@@ -22,6 +24,11 @@ internal static class SharedOptions
         Description = "the network's arithmetic: fp32, or bf16 (about twice as fast on CPUs with AVX512-BF16/AMX; boxes agree with fp32's)",
         DefaultValueFactory = _ => "fp32",
     };
+
+    /// <summary>The face-swap model's sizes (fakevideo and bench fakevideo).</summary>
+    public static Option<int> FaceSwapSize() => new("--size") { Description = "face size the model sees", DefaultValueFactory = _ => MovingImages.FaceSwap.FaceSwapModelOptions.Default.ImageSize };
+    public static Option<int> FaceSwapEncoderDim() => new("--encoder-dim") { Description = "width of the bottleneck", DefaultValueFactory = _ => MovingImages.FaceSwap.FaceSwapModelOptions.Default.EncoderDim };
+    public static Option<int> FaceSwapFilters() => new("--filters") { Description = "filters of the first convolution", DefaultValueFactory = _ => MovingImages.FaceSwap.FaceSwapModelOptions.Default.Filters };
 
     public static Option<bool> Offline() => new("--offline") { Description = "never use the network: take files from the local mirror only" };
 

@@ -153,7 +153,7 @@ public static class Soak
         var (input, _) = yolo.Prepare(frames, inputSize);
         foreach (var head in yolo.Forward(input))
             if (!torch.isfinite(head).all().item<bool>()) problems.Add($"round {round}: detector head {head.shape[2]}×{head.shape[3]} not finite");
-        var options = yolo.Options with { InputSize = inputSize };
+        var options = YoloOptions.Default with { InputSize = inputSize };
         foreach (var detections in yolo.DetectObjects(frames, options))
             foreach (var d in detections)
                 if (!float.IsFinite(d.Score) || !float.IsFinite(d.Box.X) || !float.IsFinite(d.Box.Width)) problems.Add($"round {round}: detection not finite ({d})");

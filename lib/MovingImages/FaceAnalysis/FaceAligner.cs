@@ -3,13 +3,22 @@ using MovingImages.Geometry;
 
 namespace MovingImages.FaceAnalysis;
 
-/// <summary>A face warped to a canonical pose, with the matrices to get there and back.</summary>
-/// <param name="Image">The aligned crop (size × size, 8-bit BGR). The caller disposes it.</param>
-/// <param name="ToCrop">2×3 similarity from image pixels to crop pixels.</param>
-/// <param name="ToImage">2×3 inverse: crop pixels back to image pixels.</param>
-/// <param name="Landmarks">The landmarks in crop pixels.</param>
-public sealed record AlignedFace(Mat Image, double[,] ToCrop, double[,] ToImage, Point2f[] Landmarks) : IDisposable
+/// <summary>A face warped to a canonical pose, with the matrices to get there and back. Owns its crop (a class, not a record: no value equality or <c>with</c> copies of a native image).</summary>
+/// <param name="image">The aligned crop (size × size, 8-bit BGR), owned from here.</param>
+/// <param name="toCrop">2×3 similarity from image pixels to crop pixels.</param>
+/// <param name="toImage">2×3 inverse: crop pixels back to image pixels.</param>
+/// <param name="landmarks">The landmarks in crop pixels.</param>
+public sealed class AlignedFace(Mat image, double[,] toCrop, double[,] toImage, Point2f[] landmarks) : IDisposable
 {
+    /// <summary>The aligned crop (size × size, 8-bit BGR).</summary>
+    public Mat Image { get; } = image;
+    /// <summary>2×3 similarity from image pixels to crop pixels.</summary>
+    public double[,] ToCrop { get; } = toCrop;
+    /// <summary>2×3 inverse: crop pixels back to image pixels.</summary>
+    public double[,] ToImage { get; } = toImage;
+    /// <summary>The landmarks in crop pixels.</summary>
+    public Point2f[] Landmarks { get; } = landmarks;
+
     /// <summary>Releases the crop.</summary>
     public void Dispose() => Image.Dispose();
 }

@@ -1,5 +1,4 @@
 using OpenCvSharp;
-using TorchSharp;
 using static TorchSharp.torch;
 using MovingImages.Geometry;
 

@@ -3,7 +3,6 @@ using OpenCvSharp;
 using TorchSharp;
 using static TorchSharp.torch;
 using MovingImages.Runtime;
-using F = TorchSharp.torch.nn.functional;
 using MovingImages.Nn;
 using MovingImages.Geometry;
 

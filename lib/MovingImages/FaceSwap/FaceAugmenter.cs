@@ -7,20 +7,6 @@ using MovingImages.Geometry;
 
 namespace MovingImages.FaceSwap;
 
-/// <summary>Augmentation settings (faceswap's defaults).</summary>
-/// <param name="RotationDegrees">Random rotation range ±.</param>
-/// <param name="Zoom">Random zoom range ± (fraction).</param>
-/// <param name="Shift">Random shift range ± (fraction of the crop).</param>
-/// <param name="FlipProbability">Chance of a horizontal flip.</param>
-/// <param name="WarpNoise">Standard deviation of the warp grid's jitter, in pixels of a 256-pixel crop.</param>
-/// <param name="Coverage">Fraction of the aligned crop the model sees (faceswap: 160 of 256).</param>
-public sealed record AugmentOptions(double RotationDegrees = 10, double Zoom = 0.05, double Shift = 0.05, double FlipProbability = 0.4,
-    double WarpNoise = 5, double Coverage = FaceAligner.DefaultCoverage)
-{
-    /// <summary>The defaults.</summary>
-    public static AugmentOptions Default { get; } = new();
-}
-
 /// <summary>
 /// faceswap's training data: each aligned face gets a random transform (rotation, zoom, shift, flip) and a random warp —
 /// a 5×5 grid of control points jittered by Gaussian noise. The warped face is the model's input; the target is the same
@@ -30,7 +16,7 @@ public sealed record AugmentOptions(double RotationDegrees = 10, double Zoom = 0
 public sealed class FaceAugmenter(int outputSize, int seed, AugmentOptions? options = null)
 {
     readonly Random _rng = new(seed);
-    readonly AugmentOptions _o = options ?? AugmentOptions.Default;
+    readonly AugmentOptions _o = (options ?? AugmentOptions.Default).Validate();
 
     /// <summary>The model's input size.</summary>
     public int OutputSize { get; } = outputSize;

@@ -2,7 +2,6 @@ using MovingImages.FaceAnalysis;
 using MovingImages.Imaging;
 using MovingImages.Video;
 using OpenCvSharp;
-using TorchSharp;
 
 namespace MovingImages.FaceSwap;
 
@@ -14,23 +13,22 @@ namespace MovingImages.FaceSwap;
 public sealed record PreprocessStats(string Person, int Frames, int Faces, int Rejected);
 
 /// <summary>
-/// The book's <c>FaceIt</c> wrapper around faceswap, in C#: name a model and two people, add their videos, preprocess
+/// The book's <c>FaceIt</c> wrapper around faceswap, in C# (no global registry: a project is an object you keep): name a model and two people, add their videos, preprocess
 /// (faces detected, filtered and aligned into <c>data/processed/&lt;person&gt;/</c>), train, convert.
 /// <code>
 /// var faceit = new FaceIt("hepburn_to_ohara", "hepburn", "ohara");
 /// faceit.Add("hepburn", "data/videos/hepburn.mp4");
 /// faceit.Add("ohara", "data/videos/ohara.mp4");
-/// FaceIt.AddModel(faceit);
 /// faceit.Preprocess();
 /// faceit.Train(iterations: 5000);
-/// faceit.Convert("data/videos/hepburn.mp4", faceFilter: true, photos: false);
+/// faceit.Convert("data/videos/hepburn.mp4");                          // only hepburn's faces (her photo in data/persons/)
+/// faceit.Convert("data/videos/hepburn.mp4", new ConvertOptions(Duration: 10, SideBySide: true));
 /// </code>
 /// Folders (under <see cref="Root"/>): <c>data/persons/&lt;person&gt;.jpg</c> (reference photo, used as the face filter),
 /// <c>data/processed/&lt;person&gt;/</c>, <c>data/models/&lt;name&gt;/model.ckpt</c>, <c>data/output/</c>.
 /// </summary>
 public sealed class FaceIt
 {
-    static readonly Dictionary<string, FaceIt> Registry = new(StringComparer.Ordinal);
     readonly Dictionary<string, List<string>> _videos = new(StringComparer.Ordinal);
 
     /// <summary>Creates the project of a swap from <paramref name="personA"/> to <paramref name="personB"/>.</summary>
@@ -64,11 +62,6 @@ public sealed class FaceIt
     public float FilterThreshold { get; init; } = FaceRecognitionNet.SamePersonDistance;
     /// <summary>Side of the aligned crops preprocessing writes.</summary>
     public int CropSize { get; init; } = 256;
-
-    /// <summary>The registered models (the book's <c>FaceIt.add_model</c>).</summary>
-    public static IReadOnlyDictionary<string, FaceIt> Models => Registry;
-    /// <summary>Registers a model under its name.</summary>
-    public static void AddModel(FaceIt faceit) => Registry[faceit.Name] = faceit;
 
     /// <summary>The videos added for a person.</summary>
     public IReadOnlyList<string> Videos(string person) => _videos.TryGetValue(person, out var v) ? v : throw UnknownPerson(person);
@@ -174,35 +167,24 @@ public sealed class FaceIt
     public string PreviewPath => Path.Combine(Path.GetDirectoryName(CheckpointPath)!, "preview.png");
 
     /// <summary>
-    /// Trains (resuming from the checkpoint when there is one) for <paramref name="iterations"/> more steps; a new model's
-    /// initial weights come from <see cref="TrainingOptions.Seed"/>, so the same options train the same model. With
-    /// <see cref="TrainingOptions.PreviewEvery"/>, writes the preview grid to <see cref="PreviewPath"/> that often and hands
-    /// it to <paramref name="onPreview"/> (the grid is disposed when the callback returns).
+    /// Sets up training (resuming from the checkpoint when there is one; a new model's initial weights come from
+    /// <see cref="TrainingOptions.Seed"/>, so the same options train the same model): train it in chunks, measure
+    /// identity between them, take previews. Dispose it when done.
+    /// </summary>
+    public TrainingSession OpenTraining(TrainingOptions? options = null) => new(this, options);
+
+    /// <summary>
+    /// Trains (resuming from the checkpoint when there is one) for <paramref name="iterations"/> more steps (see
+    /// <see cref="OpenTraining"/>). With <see cref="TrainingOptions.PreviewEvery"/>, writes the preview grid to
+    /// <see cref="PreviewPath"/> that often and hands it to <paramref name="onPreview"/> (the grid is disposed when the
+    /// callback returns).
     /// </summary>
     public IReadOnlyList<TrainingStep> Train(int iterations, TrainingOptions? options = null, IProgress<TrainingStep>? progress = null,
         CancellationToken cancellationToken = default, Action<int, Mat>? onPreview = null)
     {
-        var a = LoadFaces(PersonA);
-        var b = LoadFaces(PersonB);
-        try
-        {
-            if (!File.Exists(CheckpointPath)) torch.random.manual_seed((options ?? TrainingOptions.Default).Seed);
-            using var model = new FaceSwapModel(ModelOptions);
-            using var trainer = new FaceSwapTrainer(model, a, b, options);
-            if (File.Exists(CheckpointPath)) trainer.LoadCheckpoint(CheckpointPath);
-            trainer.PreviewReady += (iteration, grid) =>
-            {
-                Directory.CreateDirectory(Path.GetDirectoryName(PreviewPath)!);
-                IO.AtomicFile.Write(PreviewPath, tmp => File.WriteAllBytes(tmp, ImageFiles.ToPng(grid)));
-                onPreview?.Invoke(iteration, grid);
-            };
-            return trainer.Train(iterations, progress, CheckpointPath, cancellationToken);
-        }
-        finally
-        {
-            a.ForEach(m => m.Dispose());
-            b.ForEach(m => m.Dispose());
-        }
+        using var session = OpenTraining(options);
+        if (onPreview != null) session.PreviewReady += onPreview;
+        return session.Train(iterations, progress, cancellationToken);
     }
 
     /// <summary>The model with the checkpoint's weights (for conversion or measurement; the caller disposes it).</summary>
@@ -212,7 +194,7 @@ public sealed class FaceIt
         var model = new FaceSwapModel(ModelOptions);
         try
         {
-            FaceSwapTrainer.LoadWeights(CheckpointPath, model);
+            FaceSwapCheckpoint.LoadWeights(CheckpointPath, model);
             return model;
         }
         catch
@@ -258,20 +240,7 @@ public sealed class FaceIt
     public IReadOnlyList<TrainingStep> TrainingHistory()
     {
         if (!File.Exists(CheckpointPath)) throw new FileNotFoundException($"no trained model at {CheckpointPath}: run Train() first", CheckpointPath);
-        var a = LoadFaces(PersonA);
-        var b = LoadFaces(PersonB);
-        try
-        {
-            using var model = new FaceSwapModel(ModelOptions);
-            using var trainer = new FaceSwapTrainer(model, a, b, new TrainingOptions(BatchSize: 1));
-            trainer.LoadCheckpoint(CheckpointPath);
-            return trainer.History.ToArray();
-        }
-        finally
-        {
-            a.ForEach(m => m.Dispose());
-            b.ForEach(m => m.Dispose());
-        }
+        return FaceSwapCheckpoint.History(CheckpointPath, ModelOptions);
     }
 
     /// <summary>The training preview of the current checkpoint: <paramref name="count"/> rows of A, A→A, A→B, then as many of B, B→B, B→A.
@@ -296,23 +265,23 @@ public sealed class FaceIt
     }
 
     /// <summary>
-    /// Converts a video, swapping <see cref="PersonA"/>'s face for <see cref="PersonB"/>'s — only A's when
-    /// <paramref name="faceFilter"/> (needs <c>data/persons/&lt;A&gt;.jpg</c>). <paramref name="photos"/> also writes the
-    /// frames as images. Returns the output path and statistics.
+    /// Converts <paramref name="video"/> into <c>data/output/&lt;name&gt;_&lt;video&gt;.mp4</c> with its sound: by default
+    /// A's faces become B's, only A's (recognised from <c>data/persons/&lt;A&gt;.jpg</c>, the face filter); see
+    /// <see cref="ConvertOptions"/> for the direction, the part of the video, blending, side by side and PNG frames.
+    /// Returns the output path and statistics.
     /// </summary>
-    public (string Output, ConvertStats Stats) Convert(string video, bool faceFilter = true, bool photos = false, double start = 0, double? duration = null,
-        bool sideBySide = false, BlendMode blend = BlendMode.Alpha, IProgress<(int Frame, int? Total)>? progress = null, CancellationToken cancellationToken = default)
+    public (string Output, ConvertStats Stats) Convert(string video, ConvertOptions? options = null,
+        IProgress<(int Frame, int? Total)>? progress = null, CancellationToken cancellationToken = default)
     {
+        options = (options ?? ConvertOptions.Default).Validate();
         if (!File.Exists(CheckpointPath)) throw new FileNotFoundException($"no trained model at {CheckpointPath}: run Train() first", CheckpointPath);
         using var faces = Faces.Load(Path.Combine(Root, FaceModels));
-        FaceFilter? filter = null;
-        if (faceFilter)
-            filter = RequiredFilterFor(faces, PersonA, "the face filter");
+        if (options.Filter == null && options.OnlySourcePerson)
+            options = options with { Filter = RequiredFilterFor(faces, options.Direction == SwapDirection.AToB ? PersonA : PersonB, "the face filter") };
         using var model = LoadModel();
         string output = Path.Combine(OutputFolder, $"{Name}_{Path.GetFileNameWithoutExtension(video)}.mp4");
-        string? photoFolder = photos ? Path.Combine(OutputFolder, $"{Name}_{Path.GetFileNameWithoutExtension(video)}_frames") : null;
-        var converter = new FaceSwapConverter(model, faces, new ConvertOptions(Filter: filter, Blend: blend));
-        var stats = converter.ConvertVideo(video, output, start, duration, photoFolder, sideBySide, progress, cancellationToken);
+        string? photoFolder = options.Photos ? Path.Combine(OutputFolder, $"{Name}_{Path.GetFileNameWithoutExtension(video)}_frames") : null;
+        var stats = new FaceSwapConverter(model, faces, options).ConvertVideo(video, output, photoFolder, progress, cancellationToken);
         return (output, stats);
     }
 }

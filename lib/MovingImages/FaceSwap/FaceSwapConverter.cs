@@ -3,8 +3,6 @@ using MovingImages.Imaging;
 using MovingImages.Video;
 using OpenCvSharp;
 using TorchSharp;
-using static TorchSharp.torch;
-using Size = OpenCvSharp.Size;
 
 namespace MovingImages.FaceSwap;
 
@@ -17,26 +15,68 @@ public enum BlendMode
     Seamless,
 }
 
-/// <summary>Conversion settings.</summary>
-/// <param name="Direction">True: A's faces become B (the usual swap); false: B's become A.</param>
-/// <param name="Filter">Only faces this filter accepts are swapped (null: every face).</param>
+/// <summary>Which way faces are swapped.</summary>
+public enum SwapDirection
+{
+    /// <summary>Person A's faces become person B's (the usual swap).</summary>
+    AToB,
+    /// <summary>Person B's faces become person A's.</summary>
+    BToA,
+}
+
+/// <summary>Conversion settings, validated in <see cref="Validate"/>.</summary>
+/// <param name="Direction">Whose faces become whose.</param>
+/// <param name="Filter">Only faces this filter accepts are swapped (null: see <paramref name="OnlySourcePerson"/>).</param>
 /// <param name="Blend">Alpha or seamless.</param>
 /// <param name="MaskErode">Pixels the landmark-hull mask is eroded by (in the model's crop).</param>
 /// <param name="MaskFeather">Pixels it is feathered by.</param>
 /// <param name="ColorMatch">Match the new face's per-channel mean and standard deviation to the original's.</param>
 /// <param name="MinScore">Face detector threshold.</param>
-public sealed record ConvertOptions(bool Direction = true, FaceFilter? Filter = null, BlendMode Blend = BlendMode.Alpha,
-    int MaskErode = 2, int MaskFeather = 3, bool ColorMatch = true, float MinScore = 0.5f)
+/// <param name="Start">Video: start at this many seconds.</param>
+/// <param name="Duration">Video: convert this many seconds (null: to the end).</param>
+/// <param name="SideBySide">Video: write original | converted.</param>
+/// <param name="Photos">Video, <see cref="FaceIt.Convert"/>: also write the converted frames as PNG images.</param>
+/// <param name="OnlySourcePerson"><see cref="FaceIt.Convert"/> without a <paramref name="Filter"/>: swap only the faces of
+/// the person being replaced, recognised from their photo in <c>data/persons/</c> (the book's face filter); false: every face.</param>
+public sealed record ConvertOptions(SwapDirection Direction = SwapDirection.AToB, FaceFilter? Filter = null, BlendMode Blend = BlendMode.Alpha,
+    int MaskErode = 2, int MaskFeather = 3, bool ColorMatch = true, float MinScore = 0.5f,
+    double Start = 0, double? Duration = null, bool SideBySide = false, bool Photos = false, bool OnlySourcePerson = true)
 {
-    /// <summary>The defaults: A → B, every face, alpha blend, colour match.</summary>
+    /// <summary>The defaults: A → B, the source person's faces only, alpha blend, colour match, the whole video.</summary>
     public static ConvertOptions Default { get; } = new();
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first setting out of range; returns the options.</summary>
+    public ConvertOptions Validate()
+    {
+        if (!Enum.IsDefined(Direction)) throw new ArgumentException($"unknown swap direction {(int)Direction}");
+        if (!Enum.IsDefined(Blend)) throw new ArgumentException($"unknown blend mode {(int)Blend}");
+        if (MaskErode < 0 || MaskFeather < 0) throw new ArgumentException($"mask erosion and feathering must be 0 or more, got {MaskErode} and {MaskFeather}");
+        if (!(MinScore >= 0 && MinScore <= 1)) throw new ArgumentException($"face score threshold must be in [0, 1], got {MinScore}");
+        if (!(Start >= 0 && double.IsFinite(Start))) throw new ArgumentException($"start must be 0 or more seconds, got {Start}");
+        if (Duration is { } d && !(d > 0 && double.IsFinite(d))) throw new ArgumentException($"duration must be a positive number of seconds, got {d}");
+        return this;
+    }
 }
 
-/// <summary>What happened to one frame.</summary>
-/// <param name="Faces">Faces found.</param>
-/// <param name="Swapped">Faces replaced.</param>
-/// <param name="Masks">The frame-sized masks of the replaced faces (255 where the new face was blended in; the caller disposes them).</param>
-public sealed record ConvertedFrame(int Faces, int Swapped, IReadOnlyList<Mat> Masks);
+/// <summary>What happened to one frame. Owns the masks (dispose it, or each mask, when done).</summary>
+/// <param name="faces">Faces found.</param>
+/// <param name="swapped">Faces replaced.</param>
+/// <param name="masks">The frame-sized masks of the replaced faces (255 where the new face was blended in).</param>
+public sealed class ConvertedFrame(int faces, int swapped, IReadOnlyList<Mat> masks) : IDisposable
+{
+    /// <summary>Faces found.</summary>
+    public int Faces { get; } = faces;
+    /// <summary>Faces replaced.</summary>
+    public int Swapped { get; } = swapped;
+    /// <summary>The frame-sized masks of the replaced faces (255 where the new face was blended in).</summary>
+    public IReadOnlyList<Mat> Masks { get; } = masks;
+
+    /// <summary>Releases the masks.</summary>
+    public void Dispose()
+    {
+        foreach (var m in Masks) m.Dispose();
+    }
+}
 
 /// <summary>
 /// Converts frames as faceswap does: detect faces, keep those the face filter accepts, align each to the model's input
@@ -46,7 +86,7 @@ public sealed record ConvertedFrame(int Faces, int Swapped, IReadOnlyList<Mat> M
 public sealed class FaceSwapConverter(FaceSwapModel model, Faces faces, ConvertOptions? options = null)
 {
     /// <summary>The settings.</summary>
-    public ConvertOptions Options { get; } = options ?? ConvertOptions.Default;
+    public ConvertOptions Options { get; } = (options ?? ConvertOptions.Default).Validate();
 
     /// <summary>Returns a converted copy of <paramref name="frame"/> and what was done.</summary>
     public (Mat Image, ConvertedFrame Info) Convert(Mat frame)
@@ -93,7 +133,7 @@ public sealed class FaceSwapConverter(FaceSwapModel model, Faces faces, ConvertO
         using var noGrad = torch.no_grad();
         model.eval();
         var input = ImageTensor.ToRgbTensor(face, model.parameters().First().device);
-        var output = Options.Direction ? model.SwapAToB(input) : model.SwapBToA(input);
+        var output = Options.Direction == SwapDirection.AToB ? model.SwapAToB(input) : model.SwapBToA(input);
         return ImageTensor.ToBgrMat(output);
     }
 
@@ -137,13 +177,16 @@ public sealed class FaceSwapConverter(FaceSwapModel model, Faces faces, ConvertO
 
     /// <summary>
     /// Converts a video into <paramref name="output"/>: same size, frame rate and frame count, with the input's sound
-    /// (ffmpeg). <paramref name="start"/> and <paramref name="duration"/> select a part (in seconds);
-    /// <paramref name="photosDirectory"/> also receives each converted frame as PNG; <paramref name="sideBySide"/> writes
-    /// original | converted.
+    /// (ffmpeg). The options' <see cref="ConvertOptions.Start"/> and <see cref="ConvertOptions.Duration"/> select a part
+    /// (in seconds), <see cref="ConvertOptions.SideBySide"/> writes original | converted; <paramref name="photosDirectory"/>
+    /// also receives each converted frame as PNG.
     /// </summary>
-    public ConvertStats ConvertVideo(string input, string output, double start = 0, double? duration = null, string? photosDirectory = null,
-        bool sideBySide = false, IProgress<(int Frame, int? Total)>? progress = null, CancellationToken cancellationToken = default)
+    public ConvertStats ConvertVideo(string input, string output, string? photosDirectory = null,
+        IProgress<(int Frame, int? Total)>? progress = null, CancellationToken cancellationToken = default)
     {
+        double start = Options.Start;
+        double? duration = Options.Duration;
+        bool sideBySide = Options.SideBySide;
         using var source = FrameSources.Open(input);
         var info = source.Info;
         var outInfo = sideBySide ? info with { Width = info.Width * 2 } : info;
@@ -162,7 +205,7 @@ public sealed class FaceSwapConverter(FaceSwapModel model, Faces faces, ConvertO
                     if (duration is { } d && frame.Time.TotalSeconds >= start + d) { complete = false; break; }
                     if (cancellationToken.IsCancellationRequested) { complete = false; break; }
                     var (image, done) = Convert(frame.Image);
-                    foreach (var m in done.Masks) m.Dispose();
+                    done.Dispose(); // the masks: not needed for a video
                     facesSeen += done.Faces;
                     swapped += done.Swapped;
                     Mat written = image;

@@ -1,5 +1,4 @@
 using System.Text;
-using MovingImages.FaceAnalysis;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

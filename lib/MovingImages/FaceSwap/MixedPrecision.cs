@@ -1,7 +1,6 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-using MovingImages.Runtime;
 
 namespace MovingImages.FaceSwap;
 

@@ -1,4 +1,8 @@
+#if MOVINGIMAGES_NOTEBOOKS // the same source, compiled into the notebook runner too (it does not reference this library)
+namespace MovingImages.Notebooks.IO;
+#else
 namespace MovingImages.IO;
+#endif
 
 /// <summary>
 /// Temporary files that carry their writer's process id (<c>.name.PID….suffix</c>): when a run is killed (SIGKILL, power

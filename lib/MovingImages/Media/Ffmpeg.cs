@@ -14,16 +14,40 @@ public sealed record MediaStream(string Type, string Codec, TimeSpan? Duration, 
 /// <summary>The <c>ffmpeg</c> and <c>ffprobe</c> programs, when they are on the PATH (used for audio; optional).</summary>
 public static class Ffmpeg
 {
-    static readonly Lazy<bool> Present = new(() => Run("ffprobe", ["-version"], TimeSpan.FromSeconds(10)).Code == 0
-                                                   && Run("ffmpeg", ["-version"], TimeSpan.FromSeconds(10)).Code == 0);
+    static int _available; // 0: not known yet, 1: both run, -1: one is not installed
 
-    /// <summary>Whether both programs can be run.</summary>
-    public static bool IsAvailable => Present.Value;
+    /// <summary>
+    /// Whether both programs can be run. A definite answer (they ran, or one is not on the PATH) is kept for the
+    /// process; a check that timed out on a busy machine is not, so the next call asks again rather than dropping the
+    /// sound of every later video.
+    /// </summary>
+    public static bool IsAvailable
+    {
+        get
+        {
+            int known = Volatile.Read(ref _available);
+            if (known != 0) return known > 0;
+            var probe = Run("ffprobe", ["-version"], TimeSpan.FromSeconds(30));
+            var mpeg = probe.Code == 0 ? Run("ffmpeg", ["-version"], TimeSpan.FromSeconds(30)) : probe;
+            if (Availability(probe.Code, probe.Missing, mpeg.Code, mpeg.Missing) is { } answer)
+                Volatile.Write(ref _available, answer ? 1 : -1);
+            bool runs = probe.Code == 0 && mpeg.Code == 0;
+            if (!runs) WhyUnavailable = (probe.Code != 0 ? probe : mpeg).Err.Trim() is { Length: > 0 } why ? why : "ffprobe -version failed";
+            return runs;
+        }
+    }
+
+    /// <summary>Why the last check found the programs unusable (null: it did not).</summary>
+    public static string? WhyUnavailable { get; private set; }
+
+    /// <summary>What the version checks say for good: true (both ran), false (one is missing), null (undecided: a timeout or an error).</summary>
+    internal static bool? Availability(int ffprobeCode, bool ffprobeMissing, int ffmpegCode, bool ffmpegMissing) =>
+        ffprobeCode == 0 && ffmpegCode == 0 ? true : ffprobeMissing || ffmpegMissing ? false : null;
 
     /// <summary>The streams of a media file (requires ffprobe).</summary>
     public static IReadOnlyList<MediaStream> Probe(string path)
     {
-        var (code, stdout, stderr) = Run("ffprobe", ["-v", "error", "-count_packets", "-show_entries", "stream=codec_type,codec_name,duration,nb_read_packets", "-of", "json", path], TimeSpan.FromMinutes(2));
+        var (code, stdout, stderr, _) = Run("ffprobe", ["-v", "error", "-count_packets", "-show_entries", "stream=codec_type,codec_name,duration,nb_read_packets", "-of", "json", path], TimeSpan.FromMinutes(2));
         if (code != 0) throw new InvalidDataException($"ffprobe could not read {path}: {stderr.Trim()}");
         using var doc = JsonDocument.Parse(stdout);
         var streams = new List<MediaStream>();
@@ -41,11 +65,37 @@ public static class Ffmpeg
     }
 
     /// <summary>
+    /// The size and frame rate of the first video stream of a file or network stream (<c>rtsp://</c>, <c>http://</c>…),
+    /// giving up after 15 s without data. Throws <see cref="IOException"/> with ffprobe's reason when it cannot be read.
+    /// </summary>
+    public static (int Width, int Height, double Fps) ProbeVideo(string url)
+    {
+        var (code, stdout, stderr, _) = Run("ffprobe", ["-v", "error", "-rw_timeout", "15000000", "-select_streams", "v:0",
+            "-show_entries", "stream=width,height,avg_frame_rate,r_frame_rate", "-of", "csv=p=0", url], TimeSpan.FromSeconds(30));
+        string line = stdout.Trim();
+        if (code != 0 || line.Length == 0)
+            throw new IOException($"Cannot open stream {url}: {(stderr.Trim().Length > 0 ? stderr.Trim() : "no video stream")}");
+        var parts = line.Split('\n')[0].Split(',');
+        if (parts.Length < 2 || !int.TryParse(parts[0], out int width) || !int.TryParse(parts[1], out int height) || width < 1 || height < 1)
+            throw new IOException($"Cannot open stream {url}: ffprobe reported no frame size ('{line}')");
+        double fps = Rate(parts.Length > 2 ? parts[2] : "") is > 0 and < 1000 and var r ? r
+            : Rate(parts.Length > 3 ? parts[3] : "") is > 0 and < 1000 and var r2 ? r2 : 25;
+        return (width, height, fps);
+
+        static double Rate(string s)
+        {
+            var f = s.Split('/');
+            return f.Length == 2 && double.TryParse(f[0], NumberStyles.Float, CultureInfo.InvariantCulture, out var n)
+                && double.TryParse(f[1], NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && d > 0 ? n / d : 0;
+        }
+    }
+
+    /// <summary>
     /// The duration of the first audio stream, measured by decoding it (containers such as AVI do not always state it).
     /// </summary>
     public static TimeSpan AudioDuration(string path)
     {
-        var (code, stdout, stderr) = Run("ffmpeg", ["-v", "error", "-nostats", "-i", path, "-map", "0:a:0", "-f", "null", "-progress", "pipe:1", "-"], TimeSpan.FromMinutes(5));
+        var (code, stdout, stderr, _) = Run("ffmpeg", ["-v", "error", "-nostats", "-i", path, "-map", "0:a:0", "-f", "null", "-progress", "pipe:1", "-"], TimeSpan.FromMinutes(5));
         if (code != 0) throw new InvalidDataException($"ffmpeg could not decode the audio of {path}: {stderr.Trim()}");
         var last = stdout.Split('\n').Where(l => l.StartsWith("out_time_us=", StringComparison.Ordinal)).LastOrDefault();
         if (last == null || !long.TryParse(last["out_time_us=".Length..].Trim(), out long us))
@@ -78,12 +128,12 @@ public static class Ffmpeg
         args.AddRange(["-i", audioSource, "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy"]);
         args.AddRange(reencode ? ["-c:a", "aac", "-b:a", "192k"] : ["-c:a", "copy"]);
         args.Add(output);
-        var (code, _, stderr) = Run("ffmpeg", args, TimeSpan.FromMinutes(30));
+        var (code, _, stderr, _) = Run("ffmpeg", args, TimeSpan.FromMinutes(30));
         if (code != 0) throw new IOException($"ffmpeg could not add the audio of {audioSource}: {stderr.Trim()}");
         return reencode ? $"re-encoded from {codec} to AAC 192 kb/s" : $"copied ({codec})";
     }
 
-    static (int Code, string Out, string Err) Run(string program, IEnumerable<string> args, TimeSpan timeout)
+    static (int Code, string Out, string Err, bool Missing) Run(string program, IEnumerable<string> args, TimeSpan timeout)
     {
         var psi = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in args) psi.ArgumentList.Add(a);
@@ -95,13 +145,13 @@ public static class Ffmpeg
             if (!p.WaitForExit(timeout))
             {
                 p.Kill(entireProcessTree: true);
-                return (-1, "", $"{program} timed out after {timeout}");
+                return (-1, "", $"{program} timed out after {timeout}", false);
             }
-            return (p.ExitCode, stdout.Result, stderr.Result);
+            return (p.ExitCode, stdout.Result, stderr.Result, false);
         }
         catch (System.ComponentModel.Win32Exception e)
         {
-            return (-1, "", $"{program} is not on the PATH ({e.Message})");
+            return (-1, "", $"{program} is not on the PATH ({e.Message})", true);
         }
     }
 }

@@ -1,4 +1,3 @@
-using MovingImages.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;

@@ -37,8 +37,6 @@ public sealed class Yolo : IDisposable
     public Device Device { get; }
     /// <summary>The network's arithmetic (its weights were converted to it once, at load); input and heads stay float32.</summary>
     public Precision Precision { get; }
-    /// <summary>Options used when a call passes none.</summary>
-    public YoloOptions Options { get; set; } = YoloOptions.Default;
     /// <summary>The TorchSharp module (for inspection and experiments).</summary>
     public DarknetNetwork Network => _network;
 
@@ -102,7 +100,7 @@ public sealed class Yolo : IDisposable
 
     DetectionResult Detect(Mat image, YoloOptions? options, string? source, bool ownsImage)
     {
-        options = (options ?? Options).Validate();
+        options = (options ?? YoloOptions.Default).Validate();
         var sw = Stopwatch.StartNew();
         var detections = DetectObjects([image], options)[0];
         sw.Stop();
@@ -112,7 +110,7 @@ public sealed class Yolo : IDisposable
     /// <summary>Detects objects in a batch of images (one forward pass); returns one list per image.</summary>
     public IReadOnlyList<IReadOnlyList<Detection>> DetectObjects(IReadOnlyList<Mat> images, YoloOptions? options = null)
     {
-        options = (options ?? Options).Validate();
+        options = (options ?? YoloOptions.Default).Validate();
         if (images.Count == 0) return [];
         using var scope = torch.NewDisposeScope();
         var (input, boxes) = Prepare(images, options.InputSize);

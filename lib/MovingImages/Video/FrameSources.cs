@@ -1,3 +1,4 @@
+using MovingImages.Media;
 using System.Diagnostics;
 using System.Text.RegularExpressions;
 using OpenCvSharp;
@@ -147,20 +148,7 @@ public sealed class FfmpegPipeSource : IFrameSource
     /// <summary>Probes <paramref name="url"/> with ffprobe, then starts ffmpeg decoding it.</summary>
     public FfmpegPipeSource(string url)
     {
-        var probe = new ProcessStartInfo("ffprobe") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { "-v", "error", "-rw_timeout", "15000000", "-select_streams", "v:0", "-show_entries", "stream=width,height,avg_frame_rate,r_frame_rate", "-of", "csv=p=0", url })
-            probe.ArgumentList.Add(a);
-        string line;
-        using (var p = Process.Start(probe)!)
-        {
-            line = p.StandardOutput.ReadToEnd().Trim();
-            string err = p.StandardError.ReadToEnd();
-            if (!p.WaitForExit(30_000) || p.ExitCode != 0 || line.Length == 0)
-                throw new IOException($"Cannot open stream {url}: {(err.Trim().Length > 0 ? err.Trim() : "no video stream")}");
-        }
-        var parts = line.Split('\n')[0].Split(',');
-        int width = int.Parse(parts[0]), height = int.Parse(parts[1]);
-        double fps = Rate(parts.Length > 2 ? parts[2] : "") is > 0 and < 1000 and var r ? r : Rate(parts.Length > 3 ? parts[3] : "") is > 0 and < 1000 and var r2 ? r2 : 25;
+        var (width, height, fps) = Ffmpeg.ProbeVideo(url);
         Info = new VideoInfo(width, height, fps, null, $"stream {url}");
         _frameBytes = width * height * 3;
         var psi = new ProcessStartInfo("ffmpeg") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
@@ -169,12 +157,6 @@ public sealed class FfmpegPipeSource : IFrameSource
         _process = Process.Start(psi) ?? throw new IOException("ffmpeg could not be started");
         _stdout = _process.StandardOutput.BaseStream;
         _ = _process.StandardError.ReadToEndAsync();
-
-        static double Rate(string s)
-        {
-            var f = s.Split('/');
-            return f.Length == 2 && double.TryParse(f[0], System.Globalization.CultureInfo.InvariantCulture, out var n) && double.TryParse(f[1], System.Globalization.CultureInfo.InvariantCulture, out var d) && d > 0 ? n / d : 0;
-        }
     }
 
     /// <inheritdoc/>

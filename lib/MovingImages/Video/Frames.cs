@@ -15,12 +15,25 @@ public sealed record VideoInfo(int Width, int Height, double Fps, int? FrameCoun
         $"{Description}: {Width}×{Height} at {Fps:0.##} fps" + (FrameCount is { } n ? $", {n} frames" : "");
 }
 
-/// <summary>One decoded frame. Owns its image.</summary>
-/// <param name="Index">Position in the source (0-based; frames that could not be decoded keep their numbers).</param>
-/// <param name="Time">Presentation time from the start.</param>
-/// <param name="Image">The 8-bit BGR image.</param>
-public sealed record Frame(int Index, TimeSpan Time, Mat Image) : IDisposable
+/// <summary>
+/// One decoded frame. Owns its image (a class, not a record: two frames are never "equal" by value, and a copy with
+/// <c>with</c> would share — and double-free — the native image).
+/// </summary>
+/// <param name="index">Position in the source (0-based; frames that could not be decoded keep their numbers).</param>
+/// <param name="time">Presentation time from the start.</param>
+/// <param name="image">The 8-bit BGR image (owned from here).</param>
+public sealed class Frame(int index, TimeSpan time, Mat image) : IDisposable
 {
+    /// <summary>Position in the source (0-based; frames that could not be decoded keep their numbers).</summary>
+    public int Index { get; } = index;
+    /// <summary>Presentation time from the start.</summary>
+    public TimeSpan Time { get; } = time;
+    /// <summary>The 8-bit BGR image.</summary>
+    public Mat Image { get; } = image;
+
+    /// <inheritdoc/>
+    public override string ToString() => $"frame {Index} at {Time:hh\\:mm\\:ss\\.fff} ({Image.Cols}×{Image.Rows})";
+
     /// <summary>Releases the image.</summary>
     public void Dispose() => Image.Dispose();
 }

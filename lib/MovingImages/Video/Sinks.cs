@@ -29,6 +29,7 @@ public sealed class VideoFileSink(string path, string? audioSource = null) : IFr
 {
     VideoWriter? _writer;
     FfmpegPipeWriter? _ffmpeg;
+    PendingFile? _pending;
     string? _tmp;
 
     /// <summary>The output path.</summary>
@@ -52,9 +53,8 @@ public sealed class VideoFileSink(string path, string? audioSource = null) : IFr
             ".avi" => FourCC.MJPG,
             _ => throw new ArgumentException($"{Path}: unsupported video extension '{ext}'; use .mp4 or .avi"),
         };
-        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
-        StaleTempFiles.Remove(Path, $".partial{ext}"); // left by killed runs
-        _tmp = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(Path)!, $".{System.IO.Path.GetFileNameWithoutExtension(Path)}.{Environment.ProcessId}.partial{ext}");
+        _pending = AtomicFile.Begin(Path, "partial"); // removes what killed runs left
+        _tmp = _pending.TempPath;
         if (PreferH264 && ext is ".mp4" or ".mkv" && info.Width % 2 == 0 && info.Height % 2 == 0 && Ffmpeg.IsAvailable)
         {
             _ffmpeg = new FfmpegPipeWriter(_tmp, info.Width, info.Height, info.Fps);
@@ -107,7 +107,7 @@ public sealed class VideoFileSink(string path, string? audioSource = null) : IFr
             if (completion.FramesWritten == 0) return; // nothing to keep
             // A stopped run never replaces a finished video: the frames it has go beside it, under a name that says so.
             if (completion.Cancelled && File.Exists(Path)) WrittenPath = PartialPath(Path);
-            if (AudioSource != null && !Ffmpeg.IsAvailable) AudioStatus = "not copied: ffmpeg/ffprobe not found on the PATH";
+            if (AudioSource != null && !Ffmpeg.IsAvailable) AudioStatus = $"not copied: {Ffmpeg.WhyUnavailable ?? "ffmpeg/ffprobe not found on the PATH"}";
             else if (AudioSource != null && !Ffmpeg.HasAudio(AudioSource)) AudioStatus = "none in the input";
             else if (AudioSource != null)
             {
@@ -116,11 +116,11 @@ public sealed class VideoFileSink(string path, string? audioSource = null) : IFr
                 AudioStatus = status;
                 return;
             }
-            File.Move(_tmp, WrittenPath, overwrite: true);
+            _pending!.Commit(WrittenPath);
         }
         finally
         {
-            if (File.Exists(_tmp)) File.Delete(_tmp);
+            _pending?.Dispose();
         }
     }
 
@@ -129,7 +129,7 @@ public sealed class VideoFileSink(string path, string? audioSource = null) : IFr
     {
         _writer?.Dispose();
         _ffmpeg?.Dispose();
-        if (_tmp != null && File.Exists(_tmp)) File.Delete(_tmp);
+        _pending?.Dispose();
     }
 }
 
@@ -140,16 +140,13 @@ public sealed class VideoFileSink(string path, string? audioSource = null) : IFr
 public sealed class JsonLinesSink : IFrameSink
 {
     readonly TextWriter _writer;
-    readonly string? _path;
-    readonly string? _tmp;
+    readonly PendingFile? _file;
 
     /// <summary>Writes to a file (created when the run ends; never half-written).</summary>
     public JsonLinesSink(string path)
     {
-        _path = System.IO.Path.GetFullPath(path);
-        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(_path)!);
-        _tmp = _path + $".{Environment.ProcessId}.partial";
-        _writer = new StreamWriter(_tmp, false, new UTF8Encoding(false));
+        _file = AtomicFile.Begin(path, "partial");
+        _writer = new StreamWriter(_file.TempPath, false, new UTF8Encoding(false));
     }
 
     /// <summary>Writes to a text writer (standard output, a string).</summary>
@@ -187,17 +184,17 @@ public sealed class JsonLinesSink : IFrameSink
     public void Complete(RunCompletion completion)
     {
         _writer.Flush();
-        if (_path == null || _tmp == null) return;
+        if (_file == null) return;
         _writer.Dispose();
-        File.Move(_tmp, _path, overwrite: true);
+        _file.Commit();
     }
 
     /// <inheritdoc/>
     public void Dispose()
     {
-        if (_path == null) return;
+        if (_file == null) return;
         _writer.Dispose();
-        if (_tmp != null && File.Exists(_tmp)) File.Delete(_tmp);
+        _file.Dispose();
     }
 }
 

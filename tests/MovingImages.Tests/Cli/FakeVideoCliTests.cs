@@ -79,8 +79,8 @@ public class FakeVideoCliTests
         var options = new FaceSwapModelOptions(16, 16, 4);
         using var a = new FaceSwapModel(options);
         using var b = new FaceSwapModel(options);
-        Assert.Equal(6, FaceSwapTrainer.LoadWeights(Path.Combine(straight, "data", "models", "ab", "model.ckpt"), a));
-        Assert.Equal(6, FaceSwapTrainer.LoadWeights(Path.Combine(resumed, "data", "models", "ab", "model.ckpt"), b));
+        Assert.Equal(6, FaceSwapCheckpoint.LoadWeights(Path.Combine(straight, "data", "models", "ab", "model.ckpt"), a));
+        Assert.Equal(6, FaceSwapCheckpoint.LoadWeights(Path.Combine(resumed, "data", "models", "ab", "model.ckpt"), b));
         foreach (var (p, q) in a.named_parameters().Zip(b.named_parameters()))
             Assert.True(p.parameter.data<float>().ToArray().SequenceEqual(q.parameter.data<float>().ToArray()), $"{p.name} differs between the straight and the resumed run");
     }
@@ -104,9 +104,9 @@ public class FakeVideoCliTests
     public void The_demo_calls_a_fake_video_run_ok_only_when_identity_moved_towards_the_target()
     {
         var untrained = new IdentityScore(20, ToTarget: 0.57, ToSource: 0.50);
-        Assert.Equal("ok", MovingImages.Cli.Commands.FakeVideoCommand.IdentityVerdict(untrained, untrained with { ToTarget = 0.49 }));
-        Assert.Equal("NOT BETTER", MovingImages.Cli.Commands.FakeVideoCommand.IdentityVerdict(untrained, untrained with { ToTarget = 0.66 })); // the run printed "ok" here
-        Assert.Equal("NOT BETTER", MovingImages.Cli.Commands.FakeVideoCommand.IdentityVerdict(untrained, untrained));
+        Assert.Equal("ok", MovingImages.Cli.Commands.DemoCommand.IdentityVerdict(untrained, untrained with { ToTarget = 0.49 }));
+        Assert.Equal("NOT BETTER", MovingImages.Cli.Commands.DemoCommand.IdentityVerdict(untrained, untrained with { ToTarget = 0.66 })); // the run printed "ok" here
+        Assert.Equal("NOT BETTER", MovingImages.Cli.Commands.DemoCommand.IdentityVerdict(untrained, untrained));
         Assert.StartsWith("NOT BETTER: ", (untrained with { ToTarget = 0.66 }).VerdictAgainst(untrained));          // what notebook 02 shows
         Assert.StartsWith("ok: training moved the converted faces 0.080 closer", (untrained with { ToTarget = 0.49 }).VerdictAgainst(untrained));
     }

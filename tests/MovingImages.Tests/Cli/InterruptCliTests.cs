@@ -102,6 +102,6 @@ public class InterruptCliTests(ITestOutputHelper output)
         int reached = int.Parse(m.Groups[1].Value);
         Assert.True(reached >= 30, $"{reached}");
         using var model = new FaceSwapModel(new FaceSwapModelOptions(16, 16, 4));
-        Assert.Equal(reached, FaceSwapTrainer.LoadWeights(Path.Combine(root, "data", "models", "ab", "model.ckpt"), model)); // not the step-100 one, nor none
+        Assert.Equal(reached, FaceSwapCheckpoint.LoadWeights(Path.Combine(root, "data", "models", "ab", "model.ckpt"), model)); // not the step-100 one, nor none
     }
 }

@@ -42,8 +42,6 @@ public class FaceItTests(ITestOutputHelper output)
         Assert.Equal((720, 528), ImageSize(faceit.PersonPhoto("man")));
         Assert.Throws<ArgumentException>(() => faceit.SetPersonPhoto("man", Megamind, 120, new Rect(600, 0, 200, 100)));
         Assert.Throws<ArgumentOutOfRangeException>(() => faceit.SetPersonPhoto("man", Megamind, 5000));
-        FaceIt.AddModel(faceit);
-        Assert.Same(faceit, FaceIt.Models["woman_to_man"]);
 
         var pre = faceit.Preprocess(everyNthFrame: 10);
         output.WriteLine(string.Join("; ", pre));
@@ -57,7 +55,7 @@ public class FaceItTests(ITestOutputHelper output)
         var more = faceit.Train(5, new TrainingOptions(BatchSize: 8, LearningRate: 1e-3));
         Assert.Equal(45, more[^1].Iteration); // resumed from the checkpoint
 
-        var (video, stats) = faceit.Convert(Megamind, faceFilter: true, duration: 2.0);
+        var (video, stats) = faceit.Convert(Megamind, new ConvertOptions(Duration: 2.0));
         output.WriteLine($"{stats}");
         Assert.Equal(48, stats.Frames);                                      // frames 0–47 are the first 2.0 s at 23.976 fps
         Assert.True(stats.FacesSwapped > 0 && stats.FacesSwapped < stats.FacesSeen, $"{stats.FacesSwapped} of {stats.FacesSeen} faces swapped");

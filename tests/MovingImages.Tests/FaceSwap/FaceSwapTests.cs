@@ -187,7 +187,7 @@ public class FaceSwapTrainerTests(ITestOutputHelper output)
     [Fact]
     public void A_step_that_oneDNN_made_non_finite_is_computed_again_without_it_and_matches_a_run_without_oneDNN()
     {
-        Assert.True(FaceSwapTrainer.OneDnnTraining, "oneDNN is the default for training");
+        Assert.True(TrainingOptions.Default.OneDnn, "oneDNN is the default for training");
         var options = new TrainingOptions(BatchSize: 4, LearningRate: 1e-3, Seed: 5);
         torch.random.manual_seed(6);
         using var model = new FaceSwapModel(Small);
@@ -276,7 +276,7 @@ public class FaceSwapTrainerTests(ITestOutputHelper output)
             Assert.Contains("the checksum does not match", e.Message);
             Assert.Contains(path, e.Message);
             Assert.All(other.parameters().Zip(before), p => Assert.True(Same(p.First, p.Second), "a refused checkpoint changed the model"));
-            Assert.Throws<CheckpointException>(() => FaceSwapTrainer.LoadWeights(path, other));
+            Assert.Throws<CheckpointException>(() => FaceSwapCheckpoint.LoadWeights(path, other));
         }
         File.WriteAllBytes(path, [.. good, 1, 2, 3, 4]);
         Assert.Throws<CheckpointException>(() => loader.LoadCheckpoint(path));

@@ -107,6 +107,6 @@ public class MixedPrecisionTests(ITestOutputHelper output)
         using var resumed = new FaceSwapTrainer(again, TrainingFaces.A, TrainingFaces.B, options with { Precision = Precision.Float16 }, torch.CPU);
         resumed.LoadCheckpoint(path);
         Assert.Equal(trainer.LossScale, resumed.LossScale);
-        Assert.Equal(3, FaceSwapTrainer.LoadWeights(path, again));
+        Assert.Equal(3, FaceSwapCheckpoint.LoadWeights(path, again));
     }
 }

@@ -34,4 +34,29 @@ public class AtomicFileTests
         Assert.Equal([".model.1.4567ef.tmp.ckpt", ".other." ], Directory.GetFiles(dir, ".*").Select(Path.GetFileName).Order()
             .Select(n => n!.StartsWith(".other.") ? ".other." : n!).ToArray());
     }
+
+    [Fact]
+    public void A_pending_file_reaches_its_target_only_when_committed()
+    {
+        var dir = TestData.NewTempDir("pending");
+        string target = Path.Combine(dir, "run.jsonl");
+        File.WriteAllText(target, "earlier run");
+        using (var pending = AtomicFile.Begin(target, "partial"))
+        {
+            File.WriteAllText(pending.TempPath, "half");
+            Assert.EndsWith(".partial.jsonl", pending.TempPath);
+            Assert.Equal("earlier run", File.ReadAllText(target)); // not committed: the user's file is untouched
+        }
+        Assert.Equal("earlier run", File.ReadAllText(target));
+        Assert.Equal(["run.jsonl"], Directory.GetFiles(dir).Select(Path.GetFileName));  // the abandoned temp file is gone
+
+        using (var pending = AtomicFile.Begin(target, "partial"))
+        {
+            File.WriteAllText(pending.TempPath, "whole");
+            pending.Commit();
+            Assert.Throws<InvalidOperationException>(() => pending.Commit());
+        }
+        Assert.Equal("whole", File.ReadAllText(target));
+        Assert.Equal(["run.jsonl"], Directory.GetFiles(dir).Select(Path.GetFileName));
+    }
 }

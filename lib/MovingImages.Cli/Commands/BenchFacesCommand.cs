@@ -1,0 +1,76 @@
+using System.CommandLine;
+using System.Diagnostics;
+using MovingImages.FaceAnalysis;
+using MovingImages.Imaging;
+using MovingImages.Runtime;
+using Spectre.Console;
+
+namespace MovingImages.Cli.Commands;
+
+/// <summary><c>movingimages bench faces</c>: per-photo milliseconds of the face networks.</summary>
+internal static class BenchFacesCommand
+{
+    /// <summary><c>bench faces</c>: per-image milliseconds for detection, landmarks and descriptors.</summary>
+    public static Command Create(CliIO io)
+    {
+        var models = SharedOptions.FaceModels();
+        var images = new Option<string>("--images") { Description = "folder of photos", DefaultValueFactory = _ => "data/faces" };
+        var threads = SharedOptions.Threads();
+        var runs = new Option<int>("--runs") { Description = "timed passes over the photos", DefaultValueFactory = _ => 3 };
+        var json = BenchJson.Option();
+        var command = new Command("faces", "Per-photo ms of the face networks (tiny detector; SSD + landmarks + descriptors).") { models, images, threads, runs, json };
+        command.SetAction(parse =>
+        {
+            string dir = parse.GetValue(images)!;
+            if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"{dir} not found. Run `movingimages fetch faces` (it brings the sample photos) or pass --images.");
+            var files = Directory.GetFiles(dir, "*.jpg").Order(StringComparer.Ordinal).ToArray();
+            if (files.Length == 0) throw new FileNotFoundException($"no .jpg photos in {dir}");
+            TorchRuntime.SetThreads(parse.GetValue(threads));
+            using var faces = Faces.Load(parse.GetValue(models)!, TorchSharp.torch.CPU);
+            var photos = files.Select(ImageFiles.Read).ToList();
+            try
+            {
+                int n = Math.Max(1, parse.GetValue(runs));
+                double Time(Action<OpenCvSharp.Mat> step)
+                {
+                    foreach (var p in photos) step(p); // warm-up
+                    var sw = Stopwatch.StartNew();
+                    for (int r = 0; r < n; r++) foreach (var p in photos) step(p);
+                    return sw.Elapsed.TotalMilliseconds / (n * photos.Count);
+                }
+                double tiny = Time(p => faces.Tiny.Detect(p));
+                double ssd = Time(p => faces.Ssd.Detect(p));
+                var boxes = photos.Select(p => faces.Ssd.Detect(p)).ToArray();
+                int faceCount = boxes.Sum(b => b.Count);
+                double landmarks = Time(p => { foreach (var f in boxes[photos.IndexOf(p)]) faces.LandmarkNet.Detect(p, f.Box); });
+                var marks = photos.Select((p, i) => boxes[i].Select(f => faces.LandmarkNet.Detect(p, f.Box)).ToArray()).ToArray();
+                double descriptors = Time(p => { foreach (var m in marks[photos.IndexOf(p)]) faces.RecognitionNet.Describe(p, m); });
+                var table = new Table().AddColumns("step", "ms per photo");
+                table.AddRow("tiny face detector (416)", $"{tiny:0.0}");
+                table.AddRow("SSD-MobileNetV1", $"{ssd:0.0}");
+                table.AddRow($"68 landmarks ({faceCount} faces)", $"{landmarks:0.0}");
+                table.AddRow($"descriptors ({faceCount} faces)", $"{descriptors:0.0}");
+                table.AddRow("SSD + landmarks + descriptors", $"{ssd + landmarks + descriptors:0.0}");
+                io.Err.WriteLine($"{photos.Count} photos in {dir}, {TorchRuntime.Threads} threads, {n} runs");
+                io.Console.Write(table);
+                io.Out.WriteLine($"faces: tiny {tiny:0.0} ms/photo (face-api JS: 65–100), SSD+landmarks+descriptors {ssd + landmarks + descriptors:0.0} ms/photo (face-api JS: 400–600)");
+                var figures = BenchJson.Start("faces");
+                figures["photos"] = photos.Count;
+                figures["faces"] = faceCount;
+                figures["threads"] = TorchRuntime.Threads;
+                figures["tiny_ms"] = BenchJson.Round(tiny);
+                figures["ssd_ms"] = BenchJson.Round(ssd);
+                figures["landmarks_ms"] = BenchJson.Round(landmarks);
+                figures["descriptors_ms"] = BenchJson.Round(descriptors);
+                figures["ssd_landmarks_descriptors_ms"] = BenchJson.Round(ssd + landmarks + descriptors);
+                BenchJson.Write(parse.GetValue(json), figures);
+            }
+            finally
+            {
+                photos.ForEach(p => p.Dispose());
+            }
+            return 0;
+        });
+        return command;
+    }
+}
