@@ -43,6 +43,22 @@ public static class TestData
         return dir;
     });
 
+    /// <summary>
+    /// Fails with the reason when this process ignores SIGINT, which its children inherit (a test run started in the
+    /// background by a shell without job control, e.g. <c>nohup … &amp;</c>): .NET then never sees Ctrl+C, and the
+    /// interrupt tests would fail as if cancellation were broken. Run the tests in the foreground.
+    /// </summary>
+    public static void RequireSigIntDeliverable()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
+        if (line == null) return;
+        ulong ignored = Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16);
+        Assert.True((ignored & (1UL << (2 - 1))) == 0,
+            "SIGINT is ignored by this test process (SigIgn " + line["SigIgn:".Length..].Trim() + "), so the programs it starts cannot be " +
+            "interrupted: the run was started in the background without job control (nohup … &). Run the tests in the foreground.");
+    }
+
     /// <summary>A fresh empty folder for one test.</summary>
     public static string NewTempDir(string name)
     {

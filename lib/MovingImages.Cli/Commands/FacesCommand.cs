@@ -1,3 +1,4 @@
+using MovingImages.Runtime;
 using System.CommandLine;
 using System.Diagnostics;
 using MovingImages.FaceAnalysis;
@@ -29,15 +30,16 @@ internal static class FacesCommand
         var json = new Option<bool>("--json") { Description = "print one JSON object per face per line on stdout" };
         var output = new Option<string?>("--out") { Description = "annotated image or video (default: out/<name>.faces.jpg|.mp4)" };
         var maxFrames = new Option<int?>("--max-frames") { Description = "video: stop after N frames" };
+        var precision = SharedOptions.Precision();
         var command = new Command("faces", "Detect faces, their landmarks and descriptors with face-api's networks on TorchSharp.")
         {
-            input, models, detector, minScore, landmarks, descriptors, json, output, maxFrames,
+            input, models, detector, minScore, landmarks, descriptors, json, output, maxFrames, precision,
         };
         command.SetAction(async (parse, ct) =>
         {
             string path = parse.GetValue(input)!;
             var options = new FaceOptions(Kind(parse.GetValue(detector)!), parse.GetValue(minScore), Landmarks: parse.GetValue(landmarks) || parse.GetValue(descriptors), Descriptors: parse.GetValue(descriptors));
-            using var faces = Faces.Load(parse.GetValue(models)!);
+            using var faces = Faces.Load(parse.GetValue(models)!, precision: PrecisionExtensions.Parse(parse.GetValue(precision)!));
             if (FrameSources.IsImageFile(path))
             {
                 using var image = ImageFiles.Read(path);

@@ -27,12 +27,15 @@ public sealed class FaceLandmark68Net : IDisposable
     readonly Tensor _conv0, _bias0, _fcWeights, _fcBias;
     readonly Separable[][] _blocks; // dense0: conv1..3; dense1–3: conv0..3
 
-    FaceLandmark68Net(TfjsWeights w, Device device)
+    FaceLandmark68Net(TfjsWeights w, Device device, Precision precision)
     {
         Device = device;
-        Separable Sep(string p) => new(w.Depthwise($"{p}/depthwise_filter").to(device), w.Conv($"{p}/pointwise_filter").to(device), w.Get($"{p}/bias").to(device));
-        _conv0 = w.Conv("dense0/conv0/filters").to(device);
-        _bias0 = w.Get("dense0/conv0/bias").to(device);
+        Precision = precision;
+        var compute = precision.ComputeType();
+        Separable Sep(string p) => new(w.Depthwise($"{p}/depthwise_filter").to(device).to_type(compute), w.Conv($"{p}/pointwise_filter").to(device).to_type(compute),
+            w.Get($"{p}/bias").to(device).to_type(compute));
+        _conv0 = w.Conv("dense0/conv0/filters").to(device).to_type(compute);
+        _bias0 = w.Get("dense0/conv0/bias").to(device).to_type(compute);
         _blocks = Enumerable.Range(0, 4).Select(b => Enumerable.Range(b == 0 ? 1 : 0, b == 0 ? 3 : 4).Select(c => Sep($"dense{b}/conv{c}")).ToArray()).ToArray();
         _fcWeights = w.Get("fc/weights", 256, 136).to(device);
         _fcBias = w.Get("fc/bias", 136).to(device);
@@ -40,12 +43,15 @@ public sealed class FaceLandmark68Net : IDisposable
 
     /// <summary>Where the network runs.</summary>
     public Device Device { get; }
+    /// <summary>The convolutions' arithmetic (weights converted once, at load); input and output stay float32.</summary>
+    public Precision Precision { get; }
 
-    /// <summary>Loads the weights from face-api's model folder.</summary>
-    public static FaceLandmark68Net Load(string modelDirectory, Device? device = null)
+    /// <summary>Loads the weights from face-api's model folder; bf16: the convolutions in bfloat16, the dense layer in float32.</summary>
+    public static FaceLandmark68Net Load(string modelDirectory, Device? device = null, Precision precision = Precision.Float32)
     {
         var on = device ?? Runtime.TorchRuntime.DefaultDevice;
-        return TfjsWeights.Build(Path.Combine(modelDirectory, ManifestName), w => new FaceLandmark68Net(w, on), n => n.Forward(torch.zeros(1, 3, InputSize, InputSize, device: n.Device)));
+        if (precision != Precision.Float32) Runtime.CpuFeatures.WarnIfEmulated(precision, on, Console.Error);
+        return TfjsWeights.Build(Path.Combine(modelDirectory, ManifestName), w => new FaceLandmark68Net(w, on, precision), n => n.Forward(torch.zeros(1, 3, InputSize, InputSize, device: n.Device)));
     }
 
     /// <summary>The 68 landmarks of the face in <paramref name="box"/> (a detection box in image pixels), in image pixels.</summary>
@@ -81,6 +87,7 @@ public sealed class FaceLandmark68Net : IDisposable
     internal Tensor Forward(Tensor x)
     {
         using var scope = torch.NewDisposeScope();
+        x = x.to_type(Precision.ComputeType());
         for (int b = 0; b < 4; b++)
         {
             var seps = _blocks[b];
@@ -91,7 +98,7 @@ public sealed class FaceLandmark68Net : IDisposable
             var out4 = Apply(F.relu(Scalars.Sum(out1, out2, out3)), rest[2], 1);
             x = F.relu(Scalars.Sum(out1, out2, out3, out4));
         }
-        var pooled = F.avg_pool2d(x, [7, 7], [2, 2]);                        // 1×256×1×1
+        var pooled = F.avg_pool2d(x, [7, 7], [2, 2]).to_type(ScalarType.Float32); // 1×256×1×1
         return Scalars.Sum(pooled.flatten(1).matmul(_fcWeights), _fcBias).MoveToOuterDisposeScope();
     }
 

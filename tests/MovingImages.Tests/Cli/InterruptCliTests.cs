@@ -28,6 +28,7 @@ public class InterruptCliTests(ITestOutputHelper output)
     [Fact]
     public void Ctrl_C_during_a_video_keeps_the_earlier_complete_output_and_writes_a_playable_partial_beside_it()
     {
+        TestData.RequireSigIntDeliverable();
         var dir = TestData.NewTempDir("ctrl-c");
         string target = Path.Combine(dir, "street.mp4");
         var (_, _, weights) = SyntheticModels.Get("yolov3-tiny.cfg");
@@ -90,6 +91,7 @@ public class InterruptCliTests(ITestOutputHelper output)
     [Fact]
     public void Ctrl_C_during_training_saves_the_checkpoint_at_the_step_reached()
     {
+        TestData.RequireSigIntDeliverable();
         var root = TestData.NewTempDir("ctrl-c-train");
         foreach (var (person, faces) in new[] { ("a", TrainingFaces.A), ("b", TrainingFaces.B) })
             for (int i = 0; i < faces.Count; i++) ImageFiles.Write(Path.Combine(root, "data", "processed", person, $"{i}.png"), faces[i]);

@@ -108,3 +108,38 @@ public class FaceRecognitionNetTests(ITestOutputHelper output)
                 Assert.Equal(FaceRecognitionNet.Distance(references[i], references[j]), FaceRecognitionNet.Distance(descriptors[i], descriptors[j]), 1e-3f);
     }
 }
+
+public class FaceNetworksBf16Tests(ITestOutputHelper output)
+{
+    [Theory]
+    [InlineData("sample1.jpg")]
+    [InlineData("sample2.jpg")]
+    public void Bf16_descriptors_are_within_0_02_of_fp32_and_of_face_api(string image)
+    {
+        using var landmarks = FaceLandmark68Net.Load(FaceModels.Directory, torch.CPU);
+        using var landmarksBf16 = FaceLandmark68Net.Load(FaceModels.Directory, torch.CPU, MovingImages.Runtime.Precision.BFloat16);
+        using var net = FaceRecognitionNet.Load(FaceModels.Directory, torch.CPU);
+        using var bf16 = FaceRecognitionNet.Load(FaceModels.Directory, torch.CPU, MovingImages.Runtime.Precision.BFloat16);
+        Assert.Equal(MovingImages.Runtime.Precision.BFloat16, bf16.Precision);
+        using var mat = ImageFiles.Read(TestData.Shared("data", "faces", image));
+        int faces = 0;
+        foreach (var face in TinyFaceDetectorTests.Reference(image).GetProperty("ssd").EnumerateArray())
+        {
+            var box = new Box(face.GetProperty("x").GetSingle(), face.GetProperty("y").GetSingle(), face.GetProperty("w").GetSingle(), face.GetProperty("h").GetSingle());
+            var expected = face.GetProperty("descriptor").EnumerateArray().Select(v => v.GetSingle()).ToArray();
+            var marks = landmarks.Detect(mat, box);
+            var ours = net.Describe(mat, marks);
+            var ours16 = bf16.Describe(mat, marks);
+            float toFp32 = FaceRecognitionNet.Distance(ours16, ours), toFaceApi = FaceRecognitionNet.Distance(ours16, expected);
+            var marks16 = landmarksBf16.Detect(mat, box);
+            double px = marks.Points.Zip(marks16.Points).Max(p => Math.Sqrt(Math.Pow(p.First.X - p.Second.X, 2) + Math.Pow(p.First.Y - p.Second.Y, 2)));
+            output.WriteLine($"{image} face at {box}: bf16 descriptor L2 {toFp32:0.00000} to fp32, {toFaceApi:0.00000} to face-api; bf16 landmarks ≤ {px:0.00} px off");
+            Assert.True(toFp32 <= 0.02f, $"bf16 descriptor {toFp32} from fp32's");
+            Assert.True(toFp32 > 0, "bf16 gave exactly fp32's descriptor: the network did not run in bf16");
+            Assert.True(toFaceApi <= 0.03f, $"bf16 descriptor {toFaceApi} from face-api's");
+            Assert.True(px <= 3, $"bf16 landmarks {px:0.00} px from fp32's");
+            faces++;
+        }
+        Assert.True(faces > 0);
+    }
+}

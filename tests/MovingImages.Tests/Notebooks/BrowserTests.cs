@@ -68,7 +68,7 @@ public class BrowserTests(ITestOutputHelper output)
             output.WriteLine($"all cells ran in {sw.Elapsed.TotalSeconds:0} s");
             Assert.Empty(driver.FindElements(By.CssSelector(".output_error")));
 
-            var photo = Output(driver, js, "yolo.Detect(imagePath);").FindElement(By.CssSelector("img[src^='data:image/png;base64,']"));
+            var photo = Output(driver, js, "yolo.Detect(imagePath, options);").FindElement(By.CssSelector("img[src^='data:image/png;base64,']"));
             AssertVisibleImage(js, photo, "the annotated photo");
             var video = Output(driver, js, "NotebookDisplay.LiveView()");
             var figure = video.FindElement(By.TagName("figure"));

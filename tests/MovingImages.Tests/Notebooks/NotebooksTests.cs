@@ -56,7 +56,7 @@ public partial class NotebooksTests(ITestOutputHelper output)
         Assert.Contains("movingimages fetch tiny", Lines(firstOutput["data"]?["text/plain"]) + Html(firstOutput));
         Assert.True(File.Exists(Path.Combine(weightsFolder, "synthetic", "yolov3-tiny.synthetic-seed7-6photos.weights")));
         Assert.False(File.Exists(Path.Combine(weightsFolder, "yolov3-tiny.weights"))); // nothing written under the real file's name
-        Assert.Contains(Cell(locate, "yolo.Detect(imagePath);").Outputs, o => Html(o).Contains("<img src=\"data:image/png;base64,"));
+        Assert.Contains(Cell(locate, "yolo.Detect(imagePath, options);").Outputs, o => Html(o).Contains("<img src=\"data:image/png;base64,"));
         Assert.Contains(Cell(locate, "NotebookDisplay.LiveView()").Outputs, o => Html(o).Contains("<img src=\"data:image/jpeg;base64,"));
         // interactive charts: plotly.js embedded once, by the setup cell; each chart a div drawn by it; no CDN anywhere
         Assert.Single(locate.SelectMany(c => c.Outputs), IsPlotlyLoader);

@@ -114,7 +114,7 @@ public class RealKernelTests(ITestOutputHelper output)
         var (cells, log) = Execute(prepared);
         NoErrorsOrWarnings(log);
         Assert.Equal(cells.Count(c => c!["cell_type"]!.GetValue<string>() == "code"), log["cells"]!.AsArray().Count); // every cell ran
-        Assert.Contains(Messages(log, "yolo.Detect(imagePath);"), m => m["html_start"]?.GetValue<string>().StartsWith("<img src=\"data:image/png;base64,") == true);
+        Assert.Contains(Messages(log, "yolo.Detect(imagePath, options);"), m => m["html_start"]?.GetValue<string>().StartsWith("<img src=\"data:image/png;base64,") == true);
         string last = UpdatedInPlace(Messages(log, "NotebookDisplay.LiveView()"));
         Assert.Contains("<img src=\"data:image/jpeg;base64,", last);
         var video = cells.Single(c => string.Concat(c!["source"]!.ToString()).Contains("NotebookDisplay.LiveView()"))!;
@@ -125,7 +125,7 @@ public class RealKernelTests(ITestOutputHelper output)
         var chart = cells.Single(c => c!["source"]!.ToString().Contains("Charts.FrameTimes(stats)"))!;
         Assert.Contains(chart["outputs"]!.AsArray(), o => Html(o!).Contains("Plotly.newPlot('mi-plot-"));
         // what the notebook records for sweeps reaches Jupyter with its mime type
-        var photo = cells.Single(c => c!["source"]!.ToString().Contains("yolo.Detect(imagePath);"))!;
+        var photo = cells.Single(c => c!["source"]!.ToString().Contains("yolo.Detect(imagePath, options);"))!;
         Assert.Contains(photo["outputs"]!.AsArray(), o => o!["data"]?["application/vnd.movingimages.record+json"] is not null);
         Assert.True(log["kernel_alive_at_end"]!.GetValue<bool>());
     }
@@ -133,6 +133,7 @@ public class RealKernelTests(ITestOutputHelper output)
     [Fact]
     public void Interrupting_the_video_cell_stops_it_within_a_second_and_the_kernel_keeps_its_objects()
     {
+        TestData.RequireSigIntDeliverable();
         var prepared = Prepare("01-locate-objects.ipynb", new()
         {
             ["model"] = "yolov3-tiny", ["weightsFolder"] = SyntheticModels.Folder("yolov3-tiny"),
