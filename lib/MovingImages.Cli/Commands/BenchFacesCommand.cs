@@ -47,6 +47,7 @@ internal static class BenchFacesCommand
                 var marks = photos.Select((p, i) => boxes[i].Select(f => faces.LandmarkNet.Detect(p, f.Box)).ToArray()).ToArray();
                 double descriptors = Time(p => { foreach (var m in marks[photos.IndexOf(p)]) faces.RecognitionNet.Describe(p, m); });
                 // bf16: the same faces (fp32 landmarks for the descriptors, so only the network differs)
+                double ssdBf16 = Time(p => facesBf16.Ssd.Detect(p));
                 double landmarksBf16 = Time(p => { foreach (var f in boxes[photos.IndexOf(p)]) facesBf16.LandmarkNet.Detect(p, f.Box); });
                 double descriptorsBf16 = Time(p => { foreach (var m in marks[photos.IndexOf(p)]) facesBf16.RecognitionNet.Describe(p, m); });
                 var agreement = Bf16Agreement(faces, facesBf16, photos, boxes, marks);
@@ -56,12 +57,13 @@ internal static class BenchFacesCommand
                 table.AddRow($"68 landmarks ({faceCount} faces)", $"{landmarks:0.0}");
                 table.AddRow($"descriptors ({faceCount} faces)", $"{descriptors:0.0}");
                 table.AddRow("SSD + landmarks + descriptors", $"{ssd + landmarks + descriptors:0.0}");
+                table.AddRow("SSD-MobileNetV1, bf16", $"{ssdBf16:0.0}");
                 table.AddRow($"68 landmarks, bf16", $"{landmarksBf16:0.0}");
                 table.AddRow($"descriptors, bf16", $"{descriptorsBf16:0.0}");
                 io.Err.WriteLine($"{photos.Count} photos in {dir}, {TorchRuntime.Threads} threads, {n} runs");
                 io.Console.Write(table);
                 io.Out.WriteLine($"faces: tiny {tiny:0.0} ms/photo (face-api JS: 65–100), SSD+landmarks+descriptors {ssd + landmarks + descriptors:0.0} ms/photo (face-api JS: 400–600)");
-                io.Out.WriteLine($"faces bf16: landmarks {landmarksBf16:0.0} ms/photo ({landmarksBf16 / landmarks:0.00}× fp32), descriptors {descriptorsBf16:0.0} ({descriptorsBf16 / descriptors:0.00}× fp32); " +
+                io.Out.WriteLine($"faces bf16: SSD {ssdBf16:0.0} ms/photo ({ssdBf16 / ssd:0.00}× fp32), {agreement.SsdMatched}/{agreement.SsdTotal} of fp32's faces found (IoU ≥ 0.9, score within 0.02); landmarks {landmarksBf16:0.0} ms/photo ({landmarksBf16 / landmarks:0.00}× fp32), descriptors {descriptorsBf16:0.0} ({descriptorsBf16 / descriptors:0.00}× fp32); " +
                                  $"descriptor L2 to fp32's: max {agreement.MaxDescriptorL2:0.0000}, mean {agreement.MeanDescriptorL2:0.0000} (goal ≤ 0.02); landmarks max {agreement.MaxLandmarkPx:0.00} px off, {faceCount} faces");
                 var figures = BenchJson.Start("faces");
                 figures["photos"] = photos.Count;
@@ -72,6 +74,8 @@ internal static class BenchFacesCommand
                 figures["landmarks_ms"] = BenchJson.Round(landmarks);
                 figures["descriptors_ms"] = BenchJson.Round(descriptors);
                 figures["ssd_landmarks_descriptors_ms"] = BenchJson.Round(ssd + landmarks + descriptors);
+                figures["ssd_bf16_ms"] = BenchJson.Round(ssdBf16);
+                figures["bf16_ssd_faces_matched"] = agreement.SsdMatched;
                 figures["landmarks_bf16_ms"] = BenchJson.Round(landmarksBf16);
                 figures["descriptors_bf16_ms"] = BenchJson.Round(descriptorsBf16);
                 figures["bf16_descriptor_max_l2"] = Math.Round(agreement.MaxDescriptorL2, 5);
@@ -92,13 +96,17 @@ internal static class BenchFacesCommand
     /// How far bf16's outputs are from fp32's on the same faces: descriptors (L2, from the same fp32 landmarks) and
     /// landmarks (pixels, from the same boxes).
     /// </summary>
-    internal static (double MaxDescriptorL2, double MeanDescriptorL2, double MaxLandmarkPx) Bf16Agreement(Faces fp32, Faces bf16,
+    internal static (double MaxDescriptorL2, double MeanDescriptorL2, double MaxLandmarkPx, int SsdMatched, int SsdTotal) Bf16Agreement(Faces fp32, Faces bf16,
         IReadOnlyList<OpenCvSharp.Mat> photos, IReadOnlyList<IReadOnlyList<FaceDetection>> boxes, IReadOnlyList<FaceLandmarks68[]> marks)
     {
         var l2 = new List<double>();
         double maxPx = 0;
+        int matched = 0, total = 0;
         for (int i = 0; i < photos.Count; i++)
         {
+            var found = bf16.Ssd.Detect(photos[i]);
+            total += boxes[i].Count;
+            matched += boxes[i].Count(f => found.Any(g => g.Box.IoU(f.Box) >= 0.9f && Math.Abs(g.Score - f.Score) <= 0.02f));
             foreach (var m in marks[i])
                 l2.Add(FaceRecognitionNet.Distance(fp32.RecognitionNet.Describe(photos[i], m), bf16.RecognitionNet.Describe(photos[i], m)));
             foreach (var (f, m) in boxes[i].Zip(marks[i]))
@@ -108,6 +116,6 @@ internal static class BenchFacesCommand
                     maxPx = Math.Max(maxPx, Math.Sqrt(Math.Pow(other.Points[k].X - m.Points[k].X, 2) + Math.Pow(other.Points[k].Y - m.Points[k].Y, 2)));
             }
         }
-        return l2.Count == 0 ? (0, 0, 0) : (l2.Max(), l2.Average(), maxPx);
+        return l2.Count == 0 ? (0, 0, 0, matched, total) : (l2.Max(), l2.Average(), maxPx, matched, total);
     }
 }

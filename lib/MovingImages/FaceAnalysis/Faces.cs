@@ -60,7 +60,7 @@ public sealed class Faces : IDisposable
         _directory = directory;
         Device = device;
         Precision = precision;
-        _ssd = new(() => SsdMobilenetv1.Load(directory, device));
+        _ssd = new(() => SsdMobilenetv1.Load(directory, device, precision));
         _tiny = new(() => TinyFaceDetector.Load(directory, device));
         _landmarks = new(() => FaceLandmark68Net.Load(directory, device, precision));
         _recognition = new(() => FaceRecognitionNet.Load(directory, device, precision));
@@ -68,7 +68,7 @@ public sealed class Faces : IDisposable
 
     /// <summary>Where the networks run.</summary>
     public Device Device { get; }
-    /// <summary>The landmark and descriptor networks' arithmetic (the detectors stay float32).</summary>
+    /// <summary>The SSD, landmark and descriptor networks' arithmetic (the tiny face detector stays float32).</summary>
     public Precision Precision { get; }
 
     /// <summary>The default model folder (<c>weights/face-api</c>, filled by <c>movingimages fetch faces</c>).</summary>
@@ -76,8 +76,8 @@ public sealed class Faces : IDisposable
 
     /// <summary>
     /// Opens face-api's model folder; fails at once, with how to fetch them, when the models are missing. With
-    /// <paramref name="precision"/> bf16 the landmark and descriptor networks run in bfloat16 (faster on CPUs with
-    /// AVX512-BF16; descriptors within 0.02 of float32's).
+    /// <paramref name="precision"/> bf16 the SSD detector, the landmark and the descriptor networks run in bfloat16
+    /// (0.55–0.8× the time on CPUs with AVX512-BF16; descriptors within 0.02 of float32's).
     /// </summary>
     public static Faces Load(string directory = DefaultDirectory, Device? device = null, Precision precision = Precision.Float32)
     {

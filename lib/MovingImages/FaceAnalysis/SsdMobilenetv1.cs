@@ -39,11 +39,13 @@ public sealed class SsdMobilenetv1 : IDisposable
     readonly (Conv Box, Conv Class)[] _predictors;
     readonly Tensor _anchors; // 5118 × 4: ymin, xmin, ymax, xmax
 
-    SsdMobilenetv1(TfjsWeights w, Device device)
+    SsdMobilenetv1(TfjsWeights w, Device device, Precision precision)
     {
         Device = device;
+        Precision = precision;
+        var compute = precision.ComputeType();
         Conv Pointwise(string prefix, int stride) =>
-            new(w.Conv($"{prefix}/weights").to(device), w.Get($"{prefix}/convolution_bn_offset").to(device), stride);
+            new(w.Conv($"{prefix}/weights").to(device).to_type(compute), w.Get($"{prefix}/convolution_bn_offset").to(device).to_type(compute), stride);
         _conv0 = Pointwise("MobilenetV1/Conv2d_0_pointwise", 2);
         _pairs = Enumerable.Range(1, 13).Select(i =>
         {
@@ -51,27 +53,30 @@ public sealed class SsdMobilenetv1 : IDisposable
             var filters = w.Depthwise($"{p}/depthwise_weights");
             var scale = w.Get($"{p}/BatchNorm/gamma") / Scalars.Add(w.Get($"{p}/BatchNorm/moving_variance"), BatchNormEpsilon).sqrt();
             var bias = w.Get($"{p}/BatchNorm/beta") - w.Get($"{p}/BatchNorm/moving_mean") * scale;
-            var depthwise = new Conv((filters * scale.view(-1, 1, 1, 1)).to(device), bias.to(device), i is 2 or 4 or 6 or 12 ? 2 : 1, filters.shape[0]);
+            var depthwise = new Conv((filters * scale.view(-1, 1, 1, 1)).to(device).to_type(compute), bias.to(device).to_type(compute), i is 2 or 4 or 6 or 12 ? 2 : 1, filters.shape[0]);
             return (depthwise, Pointwise($"MobilenetV1/Conv2d_{i}_pointwise", 1));
         }).ToArray();
         _prediction = Enumerable.Range(0, 8).Select(i => Pointwise($"Prediction/Conv2d_{i}_pointwise", i % 2 == 1 ? 2 : 1)).ToArray();
         _predictors = Enumerable.Range(0, 6).Select(i =>
         {
             string p = $"Prediction/BoxPredictor_{i}";
-            return (new Conv(w.Conv($"{p}/BoxEncodingPredictor/weights").to(device), w.Get($"{p}/BoxEncodingPredictor/biases").to(device), 1),
-                    new Conv(w.Conv($"{p}/ClassPredictor/weights").to(device), w.Get($"{p}/ClassPredictor/biases").to(device), 1));
+            return (new Conv(w.Conv($"{p}/BoxEncodingPredictor/weights").to(device).to_type(compute), w.Get($"{p}/BoxEncodingPredictor/biases").to(device).to_type(compute), 1),
+                    new Conv(w.Conv($"{p}/ClassPredictor/weights").to(device).to_type(compute), w.Get($"{p}/ClassPredictor/biases").to(device).to_type(compute), 1));
         }).ToArray();
         _anchors = w.Get("Output/extra_dim", 1, 5118, 4)[0].to(device).contiguous();
     }
 
     /// <summary>Where the network runs.</summary>
     public Device Device { get; }
+    /// <summary>The convolutions' arithmetic (weights converted once, at load); box decoding stays float32.</summary>
+    public Precision Precision { get; }
 
-    /// <summary>Loads the weights from face-api's model folder.</summary>
-    public static SsdMobilenetv1 Load(string modelDirectory, Device? device = null)
+    /// <summary>Loads the weights from face-api's model folder; bf16: the convolutions in bfloat16, the anchors and decoding in float32.</summary>
+    public static SsdMobilenetv1 Load(string modelDirectory, Device? device = null, Precision precision = Precision.Float32)
     {
         var on = device ?? Runtime.TorchRuntime.DefaultDevice;
-        return TfjsWeights.Build(Path.Combine(modelDirectory, ManifestName), w => new SsdMobilenetv1(w, on), n => n.Forward(torch.zeros(1, 3, InputSize, InputSize, device: n.Device)));
+        if (precision != Precision.Float32) Runtime.CpuFeatures.WarnIfEmulated(precision, on, Console.Error);
+        return TfjsWeights.Build(Path.Combine(modelDirectory, ManifestName), w => new SsdMobilenetv1(w, on, precision), n => n.Forward(torch.zeros(1, 3, InputSize, InputSize, device: n.Device)));
     }
 
     /// <summary>Finds faces in an 8-bit BGR image, highest score first.</summary>
@@ -119,7 +124,7 @@ public sealed class SsdMobilenetv1 : IDisposable
     internal (Tensor Boxes, Tensor Scores) Forward(Tensor x)
     {
         using var scope = torch.NewDisposeScope();
-        var y = Relu6(Apply(x, _conv0));
+        var y = Relu6(Apply(x.to_type(Precision.ComputeType()), _conv0));
         Tensor? conv11 = null;
         for (int i = 0; i < _pairs.Length; i++)
         {
@@ -142,8 +147,8 @@ public sealed class SsdMobilenetv1 : IDisposable
             encodings.Add(Apply(features[i], _predictors[i].Box).permute(0, 2, 3, 1).reshape(n, -1, 4));
             classes.Add(Apply(features[i], _predictors[i].Class).permute(0, 2, 3, 1).reshape(n, -1, 3));
         }
-        var enc = torch.cat(encodings.ToArray(), 1);                          // N × 5118 × 4
-        var cls = torch.cat(classes.ToArray(), 1);                            // N × 5118 × 3
+        var enc = torch.cat(encodings.ToArray(), 1).to_type(ScalarType.Float32); // N × 5118 × 4
+        var cls = torch.cat(classes.ToArray(), 1).to_type(ScalarType.Float32);   // N × 5118 × 3
         var a = _anchors.unsqueeze(0);
         var sizes0 = a[.., .., 2] - a[.., .., 0];
         var sizes1 = a[.., .., 3] - a[.., .., 1];

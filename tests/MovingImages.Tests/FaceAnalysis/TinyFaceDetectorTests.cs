@@ -142,4 +142,26 @@ public class FaceNetworksBf16Tests(ITestOutputHelper output)
         }
         Assert.True(faces > 0);
     }
+
+    [Theory]
+    [InlineData("sample1.jpg")]
+    [InlineData("sample2.jpg")]
+    public void Bf16_ssd_finds_the_faces_fp32_finds(string image)
+    {
+        using var fp32 = SsdMobilenetv1.Load(FaceModels.Directory, torch.CPU);
+        using var bf16 = SsdMobilenetv1.Load(FaceModels.Directory, torch.CPU, MovingImages.Runtime.Precision.BFloat16);
+        using var mat = ImageFiles.Read(TestData.Shared("data", "faces", image));
+        var options = new SsdMobilenetv1Options(0.3f, 100); // below the 0.5 default, so a face near the threshold is compared, not dropped
+        var reference = fp32.Detect(mat, options).Where(f => f.Score >= 0.5f).ToArray();
+        var ours = bf16.Detect(mat, options);
+        output.WriteLine("fp32: " + string.Join("; ", reference.Select(f => $"{f.Score:0.000} {f.Box}")));
+        output.WriteLine("bf16: " + string.Join("; ", ours.Select(f => $"{f.Score:0.000} {f.Box}")));
+        Assert.NotEmpty(reference);
+        foreach (var f in reference)
+        {
+            var best = ours.OrderByDescending(o => o.Box.IoU(f.Box)).First();
+            Assert.True(best.Box.IoU(f.Box) >= 0.9f, $"fp32 face {f.Box}: best bf16 IoU {best.Box.IoU(f.Box):0.000}");
+            Assert.InRange(best.Score, f.Score - 0.05f, f.Score + 0.05f);
+        }
+    }
 }
