@@ -252,15 +252,7 @@ public sealed class DarknetNetwork : nn.Module<Tensor, Tensor[]>
             {
                 bool padNeeded = (outH - 1) * layer.Stride + 2 > h || (outW - 1) * layer.Stride + 2 > w;
                 using var source = padNeeded ? F.pad(x, [0, after, 0, after], PaddingModes.Constant, double.NegativeInfinity) : x.alias();
-                Tensor Corner(int dy, int dx) => source.slice(2, dy, dy + (outH - 1) * layer.Stride + 1, layer.Stride)
-                                                       .slice(3, dx, dx + (outW - 1) * layer.Stride + 1, layer.Stride);
-                using var a = Corner(0, 0);
-                using var b = Corner(0, 1);
-                using var c = Corner(1, 0);
-                using var d = Corner(1, 1);
-                using var top = a.maximum(b);
-                using var bottom = c.maximum(d);
-                return top.maximum(bottom);
+                return Nn.Pooling.Max2x2(source, layer.Stride, outH, outW);
             }
             using var padded = before + after == 0 ? x.alias()
                 : F.pad(x, [before, after, before, after], PaddingModes.Constant, double.NegativeInfinity);

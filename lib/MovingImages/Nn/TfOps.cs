@@ -20,7 +20,9 @@ internal static class TfOps
     {
         var (top, bottom) = SamePadding(x.shape[2], k, s);
         var (left, right) = SamePadding(x.shape[3], k, s);
-        using var padded = F.pad(x, [left, right, top, bottom], PaddingModes.Constant, double.NegativeInfinity);
+        using var padded = top + bottom + left + right == 0 ? x.alias()
+            : F.pad(x, [left, right, top, bottom], PaddingModes.Constant, double.NegativeInfinity);
+        if (k == 2) return Pooling.Max2x2(padded, s, (padded.shape[2] - 2) / s + 1, (padded.shape[3] - 2) / s + 1);
         return F.max_pool2d(padded, [k, k], [s, s]);
     }
 

@@ -24,14 +24,14 @@ public class LayeringTests
         ["Media"] = ["IO"],
         ["Fetch"] = ["IO"],
         // capabilities
-        ["Darknet"] = ["Runtime", "IO"],
+        ["Darknet"] = ["Nn", "Runtime", "IO"],
         ["ObjectDetection"] = ["Darknet", "Geometry", "Drawing", "Imaging", "Runtime", "IO"],
         ["FaceAnalysis"] = ["Nn", "Geometry", "Drawing", "Imaging", "Runtime", "IO"],
         ["Tracking"] = ["Geometry"],
         ["Video"] = ["ObjectDetection", "FaceAnalysis", "Tracking", "Geometry", "Drawing", "Imaging", "Media", "Runtime", "IO"],
         ["FaceSwap"] = ["Video", "FaceAnalysis", "Nn", "Geometry", "Drawing", "Imaging", "Media", "Runtime", "IO"],
         // long runs of everything, for the soak command
-        ["Diagnostics"] = ["FaceSwap", "Video", "ObjectDetection", "FaceAnalysis", "Tracking", "Darknet", "Geometry", "Drawing", "Imaging", "Media", "Runtime", "IO"],
+        ["Diagnostics"] = ["FaceSwap", "Video", "ObjectDetection", "FaceAnalysis", "Tracking", "Darknet", "Nn", "Geometry", "Drawing", "Imaging", "Media", "Runtime", "IO"],
     };
 
     static readonly string Core = typeof(MovingImages.Runtime.TorchRuntime).Assembly.Location;

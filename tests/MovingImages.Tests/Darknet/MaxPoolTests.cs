@@ -31,4 +31,22 @@ public class MaxPoolTests
         Assert.Equal((h + layer.Padding - size) / stride + 1, shape[2]);
         Assert.True(ours.eq(reference).all().item<bool>(), $"{size}×{size}/{stride} on {h}×{w} differs from max_pool2d");
     }
+
+    [Theory]
+    [InlineData(2, 2, 416, 416)]   // the tiny face detector's pools: TF "same" padding
+    [InlineData(2, 2, 13, 13)]     // odd: one padded row and column after
+    [InlineData(2, 1, 13, 13)]     // its last, stride-1 pool
+    [InlineData(3, 2, 26, 26)]     // not 2×2: the general path
+    public void Tf_same_max_pool_equals_padding_and_max_pool2d(int size, int stride, int h, int w)
+    {
+        using var scope = torch.NewDisposeScope();
+        var x = torch.randn([2, 3, h, w], generator: new Generator(11));
+        x[0, 1, 2, 2] = torch.tensor(float.NegativeInfinity);
+        var (top, bottom) = MovingImages.Nn.TfOps.SamePadding(h, size, stride);
+        var (left, right) = MovingImages.Nn.TfOps.SamePadding(w, size, stride);
+        var reference = F.max_pool2d(F.pad(x, [left, right, top, bottom], PaddingModes.Constant, double.NegativeInfinity), [size, size], [stride, stride]);
+        var ours = MovingImages.Nn.TfOps.MaxPoolSame(x, size, stride);
+        Assert.Equal(reference.shape, ours.shape);
+        Assert.True(ours.eq(reference).all().item<bool>(), $"TF-same {size}×{size}/{stride} on {h}×{w} differs from max_pool2d");
+    }
 }
