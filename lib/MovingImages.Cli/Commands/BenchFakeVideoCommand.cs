@@ -13,7 +13,6 @@ namespace MovingImages.Cli.Commands;
 /// <summary><c>movingimages bench fakevideo</c>: training samples/s (ours and the PyTorch peer's) and conversion frames/s.</summary>
 internal static class BenchFakeVideoCommand
 {
-    /// <summary><c>bench fakevideo</c>: training samples/s of the default model at batch 16 and 64, and conversion frames/s.</summary>
     /// <summary>The PyTorch peer script (beside this assembly: Peers/faceswap_peer.py).</summary>
     internal static string PeerScript => Path.Combine(AppContext.BaseDirectory, "Peers", "faceswap_peer.py");
 
@@ -64,6 +63,7 @@ internal static class BenchFakeVideoCommand
         }
     }
 
+    /// <summary><c>bench fakevideo</c>: training samples/s of the default model at batch 16 and 64, and conversion frames/s.</summary>
     public static Command Create(CliIO io)
     {
         var threads = SharedOptions.Threads();

@@ -30,7 +30,7 @@ internal static class BenchJson
     {
         if (string.IsNullOrEmpty(path)) return;
         string text = figures.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
-        AtomicFile.Write(path, tmp => File.WriteAllText(tmp, text + "\n"));
+        AtomicFile.WriteText(path, text + "\n");
     }
 
     /// <summary>A number rounded for reading (JSON keeps it a number).</summary>

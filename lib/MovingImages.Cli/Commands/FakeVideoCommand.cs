@@ -6,10 +6,9 @@ using Spectre.Console;
 
 namespace MovingImages.Cli.Commands;
 
-/// <summary><c>movingimages fakevideo summary|preprocess|train|convert</c> and <c>bench fakevideo</c>.</summary>
+/// <summary><c>movingimages fakevideo summary|preprocess|train|convert</c> (the benchmark: <see cref="BenchFakeVideoCommand"/>).</summary>
 internal static class FakeVideoCommand
 {
-
     public static Command Create(CliIO io)
     {
         var command = new Command("fakevideo", "The faceswap recipe: model summary, preprocess, train, convert (FaceIt).");

@@ -67,7 +67,7 @@ internal static class LocateCommand
                 parse.GetValue(duration) is { } secs ? TimeSpan.FromSeconds(secs) : null, Track: !parse.GetValue(noTrack), ClassCount: yolo.Names.Count).Validate();
             string target = parse.GetValue(outPath) ?? Path.Combine("out", SafeName(path) + ".annotated.mp4");
             var stats = await LocateVideoAsync(io, new YoloFrameDetector(yolo, options), path, target, pipelineOptions, jsonWanted, jsonFile, parse.GetValue(show), parse.GetValue(folderFps), ct);
-            if (parse.GetValue(statsFile) is { } statsPath) AtomicFile.Write(statsPath, tmp => File.WriteAllText(tmp, stats.ToJson()));
+            if (parse.GetValue(statsFile) is { } statsPath) AtomicFile.WriteText(statsPath, stats.ToJson());
             return stats.Cancelled ? 130 : stats.FramesOut > 0 ? 0 : 1; // 130: stopped by Ctrl+C, outputs finished
         });
         return command;

@@ -180,7 +180,7 @@ public sealed class NotebookSweep
             ["ok"] = r.Ok, ["seconds"] = Math.Round(r.Seconds, 1), ["error"] = r.Error,
             ["records"] = new JsonObject(r.Records.Select(p => KeyValuePair.Create(p.Key, p.Value?.DeepClone()))),
         };
-        WriteAtomic(r.Run.ResultFile, json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        IO.AtomicFile.WriteText(r.Run.ResultFile, json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
 
     /// <summary>The values a notebook recorded, by name (the last one wins when a name is recorded twice).</summary>
@@ -213,7 +213,7 @@ public sealed class NotebookSweep
             .Concat([r.Ok ? "ok" : "failed", r.Seconds.ToString("0.0", CultureInfo.InvariantCulture)]).ToArray()).ToArray();
         var csv = new StringBuilder();
         foreach (var row in rows.Prepend(header)) csv.AppendLine(string.Join(",", row.Select(Csv)));
-        WriteAtomic(CsvPath, csv.ToString());
+        IO.AtomicFile.WriteText(CsvPath, csv.ToString());
 
         string library = File.Exists(PlotlyLibrary) ? File.ReadAllText(PlotlyLibrary) : "";
         var body = new StringBuilder($"<p>{WebUtility.HtmlEncode(Notebook)}: {ordered.Length} of {Runs.Count} runs, {ordered.Count(r => r.Ok)} ok.</p><table><tr>");
@@ -232,7 +232,7 @@ public sealed class NotebookSweep
             chart.WithId(id);
             body.Append(PlotlyHtml.Chart(id, chart.GetPlottingJS(), 900, 480, "plotly.js is missing from this page"));
         }
-        WriteAtomic(HtmlPath, PlotlyHtml.Page($"Sweep of {Path.GetFileName(Notebook)}", library, body.ToString()));
+        IO.AtomicFile.WriteText(HtmlPath, PlotlyHtml.Page($"Sweep of {Path.GetFileName(Notebook)}", library, body.ToString()));
     }
 
     /// <summary>plotly.min.js beside this assembly (the build puts it there).</summary>
@@ -249,10 +249,4 @@ public sealed class NotebookSweep
     };
 
     static string Csv(string cell) => cell.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + cell.Replace("\"", "\"\"") + "\"" : cell;
-
-    static void WriteAtomic(string path, string text) => NotebookDocument.WriteAtomically(path, stream =>
-    {
-        using var writer = new StreamWriter(stream, new UTF8Encoding(false));
-        writer.Write(text);
-    });
 }

@@ -248,20 +248,8 @@ public sealed class FaceIt
     public Mat Preview(int count = 4)
     {
         if (!File.Exists(CheckpointPath)) throw new FileNotFoundException($"no trained model at {CheckpointPath}: run Train() first", CheckpointPath);
-        var a = LoadFaces(PersonA);
-        var b = LoadFaces(PersonB);
-        try
-        {
-            using var model = new FaceSwapModel(ModelOptions);
-            using var trainer = new FaceSwapTrainer(model, a, b, new TrainingOptions(BatchSize: count));
-            trainer.LoadCheckpoint(CheckpointPath);
-            return trainer.Preview(count);
-        }
-        finally
-        {
-            a.ForEach(m => m.Dispose());
-            b.ForEach(m => m.Dispose());
-        }
+        using var session = OpenTraining(new TrainingOptions(BatchSize: count)); // the checkpoint's model; nothing is trained
+        return session.Preview(count);
     }
 
     /// <summary>

@@ -145,7 +145,6 @@ public sealed class FaceSwapTrainer : IDisposable
     /// </summary>
     public int OneDnnRetries => _oneDnnRetries;
 
-
     /// <summary>
     /// Trains for <paramref name="iterations"/> more steps. With <paramref name="checkpointPath"/>, writes a checkpoint every
     /// <see cref="TrainingOptions.CheckpointEvery"/> steps, at the end, and when cancelled (then returns what was done).

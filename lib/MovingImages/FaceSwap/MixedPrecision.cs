@@ -1,7 +1,6 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-
 namespace MovingImages.FaceSwap;
 
 /// <summary>

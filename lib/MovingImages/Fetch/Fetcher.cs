@@ -208,7 +208,7 @@ public sealed class Fetcher
         string path = RecordedPath(item);
         var lines = File.Exists(path) ? File.ReadAllLines(path).ToList() : [];
         lines.Add($"{sum}  {item.Name}");
-        IO.AtomicFile.Write(path, tmp => File.WriteAllText(tmp, string.Join("\n", lines) + "\n"));
+        IO.AtomicFile.WriteText(path, string.Join("\n", lines) + "\n");
     }
 
     string? FindInMirror(FetchItem item)

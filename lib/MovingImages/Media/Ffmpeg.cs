@@ -32,7 +32,7 @@ public static class Ffmpeg
             if (Availability(probe.Code, probe.Missing, mpeg.Code, mpeg.Missing) is { } answer)
                 Volatile.Write(ref _available, answer ? 1 : -1);
             bool runs = probe.Code == 0 && mpeg.Code == 0;
-            if (!runs) WhyUnavailable = (probe.Code != 0 ? probe : mpeg).Err.Trim() is { Length: > 0 } why ? why : "ffprobe -version failed";
+            WhyUnavailable = runs ? null : (probe.Code != 0 ? probe : mpeg).Err.Trim() is { Length: > 0 } why ? why : "ffprobe -version failed";
             return runs;
         }
     }

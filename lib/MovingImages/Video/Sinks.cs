@@ -29,8 +29,7 @@ public sealed class VideoFileSink(string path, string? audioSource = null) : IFr
 {
     VideoWriter? _writer;
     FfmpegPipeWriter? _ffmpeg;
-    PendingFile? _pending;
-    string? _tmp;
+    PendingFile? _pending; // the video being written, beside Path until complete
 
     /// <summary>The output path.</summary>
     public string Path { get; } = System.IO.Path.GetFullPath(path);
@@ -54,15 +53,14 @@ public sealed class VideoFileSink(string path, string? audioSource = null) : IFr
             _ => throw new ArgumentException($"{Path}: unsupported video extension '{ext}'; use .mp4 or .avi"),
         };
         _pending = AtomicFile.Begin(Path, "partial"); // removes what killed runs left
-        _tmp = _pending.TempPath;
         if (PreferH264 && ext is ".mp4" or ".mkv" && info.Width % 2 == 0 && info.Height % 2 == 0 && Ffmpeg.IsAvailable)
         {
-            _ffmpeg = new FfmpegPipeWriter(_tmp, info.Width, info.Height, info.Fps);
+            _ffmpeg = new FfmpegPipeWriter(_pending.TempPath, info.Width, info.Height, info.Fps);
             Encoder = "H.264 (ffmpeg libx264)";
             return;
         }
         Encoder = fourcc == FourCC.MJPG ? "Motion-JPEG (OpenCV)" : "MPEG-4 Part 2 (OpenCV)";
-        _writer = new VideoWriter(_tmp, fourcc, info.Fps, new Size(info.Width, info.Height));
+        _writer = new VideoWriter(_pending.TempPath, fourcc, info.Fps, new Size(info.Width, info.Height));
         if (!_writer.IsOpened())
         {
             _writer.Dispose();
@@ -92,7 +90,7 @@ public sealed class VideoFileSink(string path, string? audioSource = null) : IFr
     /// <inheritdoc/>
     public void Complete(RunCompletion completion)
     {
-        if ((_writer == null && _ffmpeg == null) || _tmp == null) return;
+        if ((_writer == null && _ffmpeg == null) || _pending == null) return;
         _writer?.Release();
         _writer?.Dispose();
         _writer = null;
@@ -112,11 +110,11 @@ public sealed class VideoFileSink(string path, string? audioSource = null) : IFr
             else if (AudioSource != null)
             {
                 string status = "";
-                AtomicFile.Write(WrittenPath, muxed => status = Ffmpeg.MuxAudio(_tmp, AudioSource, muxed, completion.Complete ? null : completion.Duration));
+                AtomicFile.Write(WrittenPath, muxed => status = Ffmpeg.MuxAudio(_pending.TempPath, AudioSource, muxed, completion.Complete ? null : completion.Duration));
                 AudioStatus = status;
                 return;
             }
-            _pending!.Commit(WrittenPath);
+            _pending.Commit(WrittenPath);
         }
         finally
         {
