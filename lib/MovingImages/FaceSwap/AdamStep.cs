@@ -25,8 +25,17 @@ public static class AdamStep
         else optimizer.step();
     }
 
-    /// <summary>One Adam update (no weight decay, AMSGrad or maximize: what our training uses; others are refused).</summary>
-    public static void Run(TorchSharp.Modules.Adam adam)
+    /// <summary>
+    /// One Adam update (no weight decay, AMSGrad or maximize: what our training uses; others are refused): libtorch's
+    /// fused kernel (<see cref="Nn.FusedAdam"/>, one pass over each parameter) when the parameters allow it, else
+    /// <see cref="RunUnfused"/>. Both keep the optimizer's own state, so checkpoints do not depend on which ran.
+    /// </summary>
+    public static void Run(TorchSharp.Modules.Adam adam) => Update(adam, fused: true);
+
+    /// <summary>One Adam update written with tensor operations: TorchSharp's <c>Adam.step()</c> arithmetic, bit for bit.</summary>
+    public static void RunUnfused(TorchSharp.Modules.Adam adam) => Update(adam, fused: false);
+
+    static void Update(TorchSharp.Modules.Adam adam, bool fused)
     {
         var dict = adam.state_dict();
         var parameters = adam.parameters().ToArray();
@@ -39,6 +48,7 @@ public static class AdamStep
 
         using var noGrad = torch.no_grad();
         using var scope = torch.NewDisposeScope();
+        if (fused && TryFused(adam, parameters, dict, options)) return;
         using Scalar b1 = beta1.ToScalar(), oneMinusB1 = (1 - beta1).ToScalar(), b2 = beta2.ToScalar(), oneMinusB2 = (1 - beta2).ToScalar(),
             eps = options.eps!.Value.ToScalar();
         for (int i = 0; i < parameters.Length; i++)
@@ -54,5 +64,29 @@ public static class AdamStep
             var denominator = state.exp_avg_sq.sqrt().div_(root).add_(eps, Scalars.OneInteger);
             parameters[i].addcdiv_(state.exp_avg, denominator, stepSize);
         }
+    }
+
+    static bool TryFused(TorchSharp.Modules.Adam adam, TorchSharp.Modules.Parameter[] parameters, optim.Optimizer.StateDictionary dict, TorchSharp.Modules.Adam.Options options)
+    {
+        var updated = new List<Tensor>();
+        var grads = new List<Tensor>();
+        var states = new List<TorchSharp.Modules.Adam.State>();
+        for (int i = 0; i < parameters.Length; i++)
+        {
+            if (parameters[i].grad is not { } grad) continue;
+            updated.Add(parameters[i]);
+            grads.Add(grad);
+            states.Add((TorchSharp.Modules.Adam.State)dict.State[i]);
+        }
+        if (states.Count == 0) return true;
+        long step = states[0].step + 1;
+        if (states.Any(s => s.step + 1 != step)) return false;                 // one step count for all: the kernel takes one per tensor, we pass one
+        var expAvgs = states.Select(s => s.exp_avg).ToList();
+        var expAvgSqs = states.Select(s => s.exp_avg_sq).ToList();
+        if (!Nn.FusedAdam.Supports(updated, grads, expAvgs, expAvgSqs)) return false;
+        if (!Nn.FusedAdam.Step(updated, grads, expAvgs, expAvgSqs, step, options.LearningRate!.Value, options.beta1!.Value, options.beta2!.Value, options.eps!.Value))
+            return false;
+        foreach (var s in states) s.step = step;
+        return true;
     }
 }

@@ -31,15 +31,32 @@ public sealed record FaceSwapModelOptions(int ImageSize = 64, int EncoderDim = 1
 }
 
 /// <summary>Depth-to-space by 2, as Keras' PixelShuffler in faceswap and TF's depth_to_space define it:
-/// output[c, 2h+i, 2w+j] = input[(2i+j)·C + c, h, w].</summary>
+/// output[c, 2h+i, 2w+j] = input[(2i+j)·C + c, h, w]. The output keeps the input's memory order (channels-last in, channels-last out).</summary>
 public sealed class PixelShuffle2() : nn.Module<Tensor, Tensor>("pixel_shuffle")
 {
     /// <inheritdoc/>
     public override Tensor forward(Tensor x)
     {
         long b = x.shape[0], c = x.shape[1] / 4, h = x.shape[2], w = x.shape[3];
+        if (ChannelsLast.Is(x))                                             // in NHWC: [b, h, w, (i, j, c)] → [b, (h, i), (w, j), c]
+            return x.permute(0, 2, 3, 1).view(b, h, w, 2, 2, c).permute(0, 1, 3, 2, 4, 5).reshape(b, h * 2, w * 2, c).permute(0, 3, 1, 2);
         return x.view(b, 2, 2, c, h, w).permute(0, 3, 4, 1, 5, 2).reshape(b, c, h * 2, w * 2);
     }
+}
+
+/// <summary>
+/// Channels-last (NHWC) memory order for NCHW-shaped tensors — what <c>x.to(memory_format=torch.channels_last)</c> does in
+/// PyTorch, which TorchSharp 0.107 has no binding for: the same logical tensor, its channels adjacent in memory. oneDNN's
+/// convolutions read and write that order directly; NCHW inputs are reordered to a blocked layout and back on every
+/// call, forward and backward.
+/// </summary>
+internal static class ChannelsLast
+{
+    /// <summary>Whether <paramref name="x"/> (N×C×H×W) is stored channels-last.</summary>
+    public static bool Is(Tensor x) => x.dim() == 4 && x.shape[1] > 1 && x.stride(1) == 1 && x.stride(3) == x.shape[1];
+
+    /// <summary><paramref name="x"/> stored channels-last (itself when it already is).</summary>
+    public static Tensor Of(Tensor x) => Is(x) || x.dim() != 4 || x.shape[1] == 1 ? x : x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
 }
 
 /// <summary>A Keras-style convolution: TF "same" padding (asymmetric at stride 2), Glorot-uniform kernel, zero bias.</summary>
@@ -62,8 +79,15 @@ public sealed class SameConv2d : nn.Module<Tensor, Tensor>
     /// <summary>The arithmetic's type (set through <see cref="FaceSwapModel.Precision"/>); the weights stay float32.</summary>
     public ScalarType ComputeType { get; set; } = ScalarType.Float32;
 
+    /// <summary>Whether inputs are stored channels-last first (set through <see cref="FaceSwapModel.ChannelsLast"/>).</summary>
+    public bool ChannelsLastInput { get; set; }
+
     /// <inheritdoc/>
-    public override Tensor forward(Tensor x) => TfOps.ConvSame(x.As(ComputeType), weight.As(ComputeType), bias.As(ComputeType), _stride);
+    public override Tensor forward(Tensor x)
+    {
+        if (ChannelsLastInput) x = FaceSwap.ChannelsLast.Of(x);
+        return TfOps.ConvSame(x.As(ComputeType), weight.As(ComputeType), bias.As(ComputeType), _stride);
+    }
 }
 
 /// <summary>The shared encoder: four 5×5 stride-2 convolutions with LeakyReLU 0.1, dense bottleneck, dense back, one upscale.</summary>
@@ -170,6 +194,7 @@ public sealed class FaceSwapModel : nn.Module
         register_module("encoder", Encoder);
         register_module("decoder_a", DecoderA);
         register_module("decoder_b", DecoderB);
+        ChannelsLast = true;
     }
 
     /// <summary>The sizes.</summary>
@@ -194,6 +219,22 @@ public sealed class FaceSwapModel : nn.Module
         }
     }
     Precision _precision = Precision.Float32;
+
+    /// <summary>
+    /// Whether the convolutions work on channels-last (NHWC) activations (default true): oneDNN, libtorch's CPU
+    /// convolutions, then skips reordering every activation to its own layout and back, forward and backward. The
+    /// numbers are the same up to float rounding; weights, inputs and outputs keep their shapes.
+    /// </summary>
+    public bool ChannelsLast
+    {
+        get => _channelsLast;
+        set
+        {
+            foreach (var conv in modules().OfType<SameConv2d>()) conv.ChannelsLastInput = value;
+            _channelsLast = value;
+        }
+    }
+    bool _channelsLast;
 
     /// <summary>The shared encoder.</summary>
     public FaceEncoder Encoder { get; }

@@ -26,13 +26,18 @@ internal static class TfOps
         return F.max_pool2d(padded, [k, k], [s, s]);
     }
 
-    /// <summary>TF convolution with "same" padding (asymmetric when the stride is 2: the extra row/column goes after).</summary>
+    /// <summary>
+    /// TF convolution with "same" padding (asymmetric when the stride is 2: the extra row/column goes after). Symmetric
+    /// padding is the convolution's own (no padded copy of the input, forward or backward); only the asymmetric case pads first.
+    /// </summary>
     public static Tensor ConvSame(Tensor x, Tensor weight, Tensor? bias, int stride, long groups = 1)
     {
         int k = (int)weight.shape[2];
         var (top, bottom) = SamePadding(x.shape[2], k, stride);
         var (left, right) = SamePadding(x.shape[3], k, stride);
-        using var padded = top + bottom + left + right == 0 ? x.alias() : F.pad(x, [left, right, top, bottom]);
+        if (top == bottom && left == right)
+            return F.conv2d(x, weight, bias, strides: [stride, stride], padding: [top, left], groups: groups);
+        using var padded = F.pad(x, [left, right, top, bottom]);
         return F.conv2d(padded, weight, bias, strides: [stride, stride], groups: groups);
     }
 }

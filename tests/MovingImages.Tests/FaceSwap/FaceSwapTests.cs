@@ -54,6 +54,46 @@ public class FaceSwapModelTests
     }
 
     [Fact]
+    public void Pixel_shuffle_of_a_channels_last_tensor_is_the_same_tensor_stored_channels_last()
+    {
+        using var scope = torch.NewDisposeScope();
+        var x = torch.randn(2, 16, 3, 5);
+        var nhwc = x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);         // same values, channels-last storage
+        Assert.True(ChannelsLast.Is(nhwc));
+        Assert.False(ChannelsLast.Is(x));
+        var expected = new PixelShuffle2().call(x);
+        var y = new PixelShuffle2().call(nhwc);
+        Assert.True(Same(expected, y), "the channels-last shuffle moved values elsewhere");
+        Assert.True(ChannelsLast.Is(y), "the output is not channels-last");
+        Assert.True(ChannelsLast.Is(ChannelsLast.Of(x)) && Same(ChannelsLast.Of(x), x));
+    }
+
+    [Fact]
+    public void Channels_last_activations_compute_what_NCHW_ones_do_forward_and_backward()
+    {
+        torch.random.manual_seed(3);
+        using var model = new FaceSwapModel(new FaceSwapModelOptions(32, 64, 16));
+        Assert.True(model.ChannelsLast);                                              // the default
+        using var scope = torch.NewDisposeScope();
+        var x = torch.rand(2, 3, 32, 32);
+        var target = torch.rand(2, 3, 32, 32);
+        (torch.Tensor Output, torch.Tensor[] Grads) Run(bool channelsLast)
+        {
+            model.ChannelsLast = channelsLast;
+            model.zero_grad();
+            var y = model.AutoencodeA(x);
+            (y - target).abs().mean().backward();
+            return (y.detach(), model.Encoder.parameters().Concat(model.DecoderA.parameters()).Select(p => p.grad!.clone()).ToArray());
+        }
+        var (nchw, nchwGrads) = Run(false);
+        var (nhwc, nhwcGrads) = Run(true);
+        Assert.True(nhwc.allclose(nchw, 1e-4, 1e-5), $"outputs differ by {(nhwc - nchw).abs().max().item<float>()}");
+        Assert.True(ChannelsLast.Is(model.Encoder.call(x)), "the encoder's output is not channels-last: the convolutions got NCHW inputs");
+        foreach (var (a, b) in nhwcGrads.Zip(nchwGrads))
+            Assert.True(a.allclose(b, 1e-3, 1e-6), $"a gradient differs by {(a - b).abs().max().item<float>()} (of {b.abs().max().item<float>()})");
+    }
+
+    [Fact]
     public void Sizes_are_parameters_and_bad_ones_are_refused()
     {
         using var small = new FaceSwapModel(new FaceSwapModelOptions(32, 64, 16));
@@ -338,29 +378,71 @@ public class FaceSwapTrainerTests(ITestOutputHelper output)
         Assert.All(reloaded.parameters().Zip(model.parameters()), p => Assert.True(Same(p.First, p.Second), "the checkpoint is not the cancelled run's weights"));
     }
 
-    [Fact]
-    public void AdamStep_updates_exactly_as_TorchSharps_Adam()
+    // Trains two copies of a model on the same inputs, ours stepped by ourStep, theirs by TorchSharp's Adam.step(), and
+    // hands check each step's parameter pairs (ours, theirs, ours before the step).
+    static (TorchSharp.Modules.Adam Ours, TorchSharp.Modules.Adam Theirs) AgainstTorchSharpsAdam(
+        Func<torch.nn.Module<torch.Tensor, torch.Tensor>> build, Func<torch.Tensor> input, int steps,
+        Action<TorchSharp.Modules.Adam> ourStep, Action<int, torch.Tensor, torch.Tensor, torch.Tensor> check)
     {
-        torch.random.manual_seed(5);
-        using var ours = torch.nn.Linear(8, 4);
-        using var theirs = torch.nn.Linear(8, 4);
+        var ours = build();
+        var theirs = build();
         using (torch.no_grad())
             foreach (var (p, q) in ours.parameters().Zip(theirs.parameters())) q.copy_(p);
-        using var ourOptimizer = torch.optim.Adam(ours.parameters(), 1e-2, 0.5, 0.999);
-        using var theirOptimizer = torch.optim.Adam(theirs.parameters(), 1e-2, 0.5, 0.999);
-        for (int step = 0; step < 5; step++)
+        var ourOptimizer = torch.optim.Adam(ours.parameters(), 1e-2, 0.5, 0.999);
+        var theirOptimizer = torch.optim.Adam(theirs.parameters(), 1e-2, 0.5, 0.999);
+        for (int step = 1; step <= steps; step++)
         {
             using var scope = torch.NewDisposeScope();
-            var x = torch.randn(16, 8);
+            var x = input();
             ourOptimizer.zero_grad();
             ours.call(x).square().mean().backward();
-            AdamStep.Run(ourOptimizer);
+            var before = ours.parameters().Select(p => p.detach().clone()).ToArray();
+            ourStep(ourOptimizer);
             theirOptimizer.zero_grad();
             theirs.call(x).square().mean().backward();
             theirOptimizer.step();
-            foreach (var (p, q) in ours.parameters().Zip(theirs.parameters()))
-                Assert.True(Same(p, q), $"step {step + 1}: AdamStep differs from TorchSharp's Adam");
+            foreach (var ((p, q), b) in ours.parameters().Zip(theirs.parameters()).Zip(before)) check(step, p, q, b);
         }
-        Assert.Equal(5, ((TorchSharp.Modules.Adam.State)ourOptimizer.state_dict().State[0]).step); // its own state, so checkpoints keep their format
+        return (ourOptimizer, theirOptimizer);
+    }
+
+    [Fact]
+    public void AdamStep_unfused_updates_exactly_as_TorchSharps_Adam()
+    {
+        torch.random.manual_seed(5);
+        var (ours, _) = AgainstTorchSharpsAdam(() => torch.nn.Linear(8, 4), () => torch.randn(16, 8), 5, AdamStep.RunUnfused,
+            (step, p, q, _) => Assert.True(Same(p, q), $"step {step}: AdamStep differs from TorchSharp's Adam"));
+        Assert.Equal(5, ((TorchSharp.Modules.Adam.State)ours.state_dict().State[0]).step); // its own state, so checkpoints keep their format
+    }
+
+    [Fact]
+    public void AdamStep_fused_updates_as_TorchSharps_Adam_and_keeps_its_state()
+    {
+        torch.random.manual_seed(6);
+        var (ours, theirs) = AgainstTorchSharpsAdam(
+            () => torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.Flatten(), torch.nn.Linear(8 * 6 * 6, 5)), () => torch.randn(4, 3, 8, 8), 6, AdamStep.Run,
+            (step, p, q, before) =>
+            {
+                Assert.False(Same(p, before), $"step {step}: a parameter did not move");
+                double gap = (p - q).abs().max().item<float>();
+                // float rounding apart (~1e-7); a wrong bias correction or moment would be off by a fraction of a step (~1e-3)
+                Assert.True(gap <= 1e-5, $"step {step}: fused Adam is {gap} from TorchSharp's Adam");
+            });
+        var (mine, their) = (ours.state_dict().State, theirs.state_dict().State);
+        for (int i = 0; i < mine.Count; i++)
+        {
+            var (a, b) = ((TorchSharp.Modules.Adam.State)mine[i], (TorchSharp.Modules.Adam.State)their[i]);
+            Assert.Equal(6, a.step);
+            Assert.True(a.exp_avg.allclose(b.exp_avg, 1e-5, 1e-7) && a.exp_avg_sq.allclose(b.exp_avg_sq, 1e-5, 1e-9), $"parameter {i}: the moments differ from TorchSharp's");
+        }
+    }
+
+    [Fact]
+    public void AdamStep_falls_back_to_the_unfused_step_for_tensors_the_fused_kernel_cannot_take()
+    {
+        // a float64 model: the fused kernel refuses it (FusedAdam.Supports), the unfused step runs, bit-exact with TorchSharp's
+        torch.random.manual_seed(7);
+        AgainstTorchSharpsAdam(() => torch.nn.Linear(6, 3).to(torch.float64), () => torch.randn(5, 6, dtype: torch.float64), 3, AdamStep.Run,
+            (step, p, q, _) => Assert.True(Same(p, q), $"step {step}: differs"));
     }
 }
