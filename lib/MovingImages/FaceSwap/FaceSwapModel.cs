@@ -38,25 +38,10 @@ public sealed class PixelShuffle2() : nn.Module<Tensor, Tensor>("pixel_shuffle")
     public override Tensor forward(Tensor x)
     {
         long b = x.shape[0], c = x.shape[1] / 4, h = x.shape[2], w = x.shape[3];
-        if (ChannelsLast.Is(x))                                             // in NHWC: [b, h, w, (i, j, c)] → [b, (h, i), (w, j), c]
+        if (Nn.ChannelsLast.Is(x))                                             // in NHWC: [b, h, w, (i, j, c)] → [b, (h, i), (w, j), c]
             return x.permute(0, 2, 3, 1).view(b, h, w, 2, 2, c).permute(0, 1, 3, 2, 4, 5).reshape(b, h * 2, w * 2, c).permute(0, 3, 1, 2);
         return x.view(b, 2, 2, c, h, w).permute(0, 3, 4, 1, 5, 2).reshape(b, c, h * 2, w * 2);
     }
-}
-
-/// <summary>
-/// Channels-last (NHWC) memory order for NCHW-shaped tensors — what <c>x.to(memory_format=torch.channels_last)</c> does in
-/// PyTorch, which TorchSharp 0.107 has no binding for: the same logical tensor, its channels adjacent in memory. oneDNN's
-/// convolutions read and write that order directly; NCHW inputs are reordered to a blocked layout and back on every
-/// call, forward and backward.
-/// </summary>
-internal static class ChannelsLast
-{
-    /// <summary>Whether <paramref name="x"/> (N×C×H×W) is stored channels-last.</summary>
-    public static bool Is(Tensor x) => x.dim() == 4 && x.shape[1] > 1 && x.stride(1) == 1 && x.stride(3) == x.shape[1];
-
-    /// <summary><paramref name="x"/> stored channels-last (itself when it already is).</summary>
-    public static Tensor Of(Tensor x) => Is(x) || x.dim() != 4 || x.shape[1] == 1 ? x : x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
 }
 
 /// <summary>A Keras-style convolution: TF "same" padding (asymmetric at stride 2), Glorot-uniform kernel, zero bias.</summary>
@@ -85,7 +70,7 @@ public sealed class SameConv2d : nn.Module<Tensor, Tensor>
     /// <inheritdoc/>
     public override Tensor forward(Tensor x)
     {
-        if (ChannelsLastInput) x = FaceSwap.ChannelsLast.Of(x);
+        if (ChannelsLastInput) x = Nn.ChannelsLast.Of(x);
         return TfOps.ConvSame(x.As(ComputeType), weight.As(ComputeType), bias.As(ComputeType), _stride);
     }
 }

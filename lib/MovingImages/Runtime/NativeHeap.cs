@@ -26,29 +26,37 @@ public static partial class NativeHeap
         }
     }
 
-    static int _keepingFreedBlocks;
+    static readonly Lock KeepGate = new();
+    static bool? _kept;
+
+    /// <summary>The environment variable that turns <see cref="KeepFreedBlocks"/> off when it is "0".</summary>
+    public const string KeepFreedMemoryVariable = "MOVINGIMAGES_KEEP_FREED_MEMORY";
 
     /// <summary>
     /// Makes glibc keep freed blocks for reuse instead of handing them back to the kernel: blocks up to 32 MB come from
-    /// the heap rather than their own mappings, and up to 1 GB of free space at the heap's end stays mapped. Training
-    /// allocates and frees the same large activations and gradients at every step; with glibc's defaults each of them
-    /// is mapped again and zeroed by the kernel page by page (page faults were ~11% of a training step's time here).
-    /// Process-wide and idempotent; memory freed since stays counted in the process's resident size until
-    /// <see cref="Trim"/>. Returns false where the C library has no <c>mallopt</c>.
+    /// the heap rather than mappings of their own, and up to 512 MB of free space at the heap's end stays mapped.
+    /// Training and detection allocate and free the same large tensors at every step and frame; with glibc's defaults
+    /// many of them are mapped again and zeroed by the kernel page by page (page faults were ~11% of a training step
+    /// here, and YOLOv3 frames took ~11% longer). Called when libtorch is loaded and when a trainer starts;
+    /// process-wide and idempotent. Memory freed since stays in the process's resident size until <see cref="Trim"/>.
+    /// Set <c>MOVINGIMAGES_KEEP_FREED_MEMORY=0</c> to keep glibc's defaults. Returns whether the setting is on.
     /// </summary>
     public static bool KeepFreedBlocks()
     {
-        if (_unavailable) return false;
-        if (Interlocked.Exchange(ref _keepingFreedBlocks, 1) == 1) return true;
-        try
+        lock (KeepGate)
         {
-            const int TrimThreshold = -1, TopPad = -2, MmapThreshold = -3;         // glibc's malloc.h
-            return mallopt(MmapThreshold, 32 << 20) == 1 && mallopt(TrimThreshold, 1 << 30) == 1 && mallopt(TopPad, 64 << 20) == 1;
-        }
-        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
-        {
-            _unavailable = true;
-            return false;
+            if (_kept is bool done) return done;
+            if (_unavailable || Environment.GetEnvironmentVariable(KeepFreedMemoryVariable) == "0") return false;
+            try
+            {
+                const int TrimThreshold = -1, TopPad = -2, MmapThreshold = -3;     // glibc's malloc.h
+                _kept = mallopt(MmapThreshold, 32 << 20) == 1 && mallopt(TrimThreshold, 512 << 20) == 1 && mallopt(TopPad, 64 << 20) == 1;
+            }
+            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+            {
+                _kept = false;                                                  // musl and others
+            }
+            return _kept.Value;
         }
     }
 

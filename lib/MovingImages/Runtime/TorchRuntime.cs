@@ -35,6 +35,7 @@ public static class TorchRuntime
                 // initialize NNPACK! Reason: Unsupported hardware." each time (~36 lines per training step, thousands per
                 // run), drowning real warnings. oneDNN and libtorch's own kernels compute those convolutions.
                 SetUserEnabledNnpack(GlobalContext(), false);
+                NativeHeap.KeepFreedBlocks();
                 _ready = true;
             }
             catch (Exception e) when (e is TypeInitializationException or DllNotFoundException or NotSupportedException)

@@ -1,5 +1,6 @@
 using MovingImages.FaceAnalysis;
 using MovingImages.FaceSwap;
+using MovingImages.Nn;
 using MovingImages.Imaging;
 using MovingImages.Tests.FaceAnalysis;
 using OpenCvSharp;
