@@ -71,6 +71,8 @@ public sealed class SameConv2d : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         if (ChannelsLastInput) x = Nn.ChannelsLast.Of(x);
+        if (ChannelsLastInput && x.device_type == DeviceType.CPU && TfOps.PreferGemm(x.shape[2], x.shape[3], x.shape[1], (int)weight.shape[2], _stride))
+            return TfOps.ConvSameAsGemm(x.As(ComputeType), weight.As(ComputeType), bias.As(ComputeType), _stride);
         return TfOps.ConvSame(x.As(ComputeType), weight.As(ComputeType), bias.As(ComputeType), _stride);
     }
 }

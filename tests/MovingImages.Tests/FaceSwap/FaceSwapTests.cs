@@ -70,11 +70,13 @@ public class FaceSwapModelTests
     }
 
     [Fact]
-    public void Channels_last_activations_compute_what_NCHW_ones_do_forward_and_backward()
+    public void Channels_last_activations_and_matrix_product_convolutions_compute_what_NCHW_convolutions_do_forward_and_backward()
     {
         torch.random.manual_seed(3);
-        using var model = new FaceSwapModel(new FaceSwapModelOptions(32, 64, 16));
+        // 128 filters: the last encoder convolution (512 → 1024 channels, 2×2 outputs) runs as one matrix product (TfOps.PreferGemm)
+        using var model = new FaceSwapModel(new FaceSwapModelOptions(32, 64, 128));
         Assert.True(model.ChannelsLast);                                              // the default
+        Assert.True(MovingImages.Nn.TfOps.PreferGemm(4, 4, 512, 5, 2));
         using var scope = torch.NewDisposeScope();
         var x = torch.rand(2, 3, 32, 32);
         var target = torch.rand(2, 3, 32, 32);
