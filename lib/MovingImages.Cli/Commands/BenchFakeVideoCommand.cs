@@ -21,7 +21,7 @@ internal static class BenchFakeVideoCommand
     /// samples/s by (batch, precision), or null after saying why the peer could not run (ours is measured either way).
     /// </summary>
     internal static Dictionary<(int Batch, Precision Precision), double>? PeerTraining(CliIO io, FaceSwapModelOptions options, IReadOnlyList<int> batches,
-        IReadOnlyList<Precision> precisions, int steps, int threads)
+        IReadOnlyList<Precision> precisions, int steps, int threads, bool tuned = false)
     {
         var wanted = precisions.Where(p => p is Precision.Float32 or Precision.BFloat16).Select(p => p.ShortName()).ToArray();
         if (wanted.Length == 0) { io.Err.WriteLine("PyTorch peer skipped: it times fp32 and bf16 only"); return null; }
@@ -31,9 +31,9 @@ internal static class BenchFakeVideoCommand
         var start = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in new[] { PeerScript, "--steps", $"{steps}", "--threads", $"{threads}", "--size", $"{options.ImageSize}",
                                   "--encoder-dim", $"{options.EncoderDim}", "--filters", $"{options.Filters}", "--batches" }.Concat(batches.Select(b => $"{b}"))
-                                  .Append("--precision").Concat(wanted))
+                                  .Append("--precision").Concat(wanted).Concat(tuned ? ["--tuned"] : []))
             start.ArgumentList.Add(a);
-        io.Err.WriteLine($"PyTorch peer: {python} {Path.GetFileName(PeerScript)} (batches {string.Join(", ", batches)}, {string.Join(", ", wanted)}, {steps} steps, {threads} threads)…");
+        io.Err.WriteLine($"PyTorch peer{(tuned ? " (tuned: foreach Adam, channels-last)" : "")}: {python} {Path.GetFileName(PeerScript)} (batches {string.Join(", ", batches)}, {string.Join(", ", wanted)}, {steps} steps, {threads} threads)…");
         try
         {
             using var process = Process.Start(start)!;
@@ -77,9 +77,10 @@ internal static class BenchFakeVideoCommand
         var batches = new Option<int[]>("--batches") { Description = "batch sizes timed", DefaultValueFactory = _ => [16, 64], AllowMultipleArgumentsPerToken = true };
         var precisions = new Option<string[]>("--precision") { Description = "precisions timed: fp32, bf16, fp16 (fp16 is for GPUs; ≈20× slower than fp32 on CPUs without float16 arithmetic)", DefaultValueFactory = _ => ["fp32", "bf16"], AllowMultipleArgumentsPerToken = true }; // fp16 on request: no float16 arithmetic on most CPUs (≈20× slower)
         var peer = new Option<bool>("--peer") { Description = "also train the same model in PyTorch (Debian's python3-torch; fp32 and bf16 autocast) on the same batch sizes, threads and steps, and print the ratio" };
+        var peerTuned = new Option<bool>("--peer-tuned") { Description = "with --peer: give PyTorch its own speed-ups too (multi-tensor Adam, channels-last model and inputs, padding inside the convolution)" };
         var json = BenchJson.Option();
         var command = new Command("fakevideo", "Training samples/s (batch 16 and 64; fp32, bf16 and fp16 mixed precision) of the autoencoder, next to PyTorch with --peer, and conversion frames/s.")
-        { threads, steps, size, dim, filters, video, models, frames, batches, precisions, peer, json };
+        { threads, steps, size, dim, filters, video, models, frames, batches, precisions, peer, peerTuned, json };
         command.SetAction(parse =>
         {
             TorchRuntime.SetThreads(parse.GetValue(threads));
@@ -100,7 +101,9 @@ internal static class BenchFakeVideoCommand
             var rows = new System.Text.Json.Nodes.JsonArray();
             figures["training"] = rows;
             // the peer first, on a quiet machine, so neither run shares the cores with the other
-            var peerRates = parse.GetValue(peer) ? PeerTraining(io, options, parse.GetValue(batches)!, modes, stepCount, TorchRuntime.Threads) : null;
+            bool tuned = parse.GetValue(peerTuned);
+            figures["peer_tuned"] = tuned;
+            var peerRates = parse.GetValue(peer) || tuned ? PeerTraining(io, options, parse.GetValue(batches)!, modes, stepCount, TorchRuntime.Threads, tuned) : null;
             var table = new Table().AddColumns("batch", "precision", "samples/s", "s/step", "vs fp32", "PyTorch samples/s", "ours / PyTorch");
             foreach (int b in parse.GetValue(batches)!)
             {

@@ -48,6 +48,14 @@ public class BenchJsonTests(ITestOutputHelper output)
         }
         Assert.Contains("PyTorch", stdout);
 
+        // the peer with PyTorch's own speed-ups (multi-tensor Adam, channels-last): it runs them, and the figures say so
+        (code, stdout, stderr) = await CliTests.Run([.. args.Where(a => a != "--peer"), "--peer-tuned"]);
+        Assert.True(code == 0, stderr);
+        Assert.Contains("tuned: foreach Adam, channels-last", stderr);
+        var tuned = Read(json);
+        Assert.True(tuned["peer_tuned"]!.GetValue<bool>());
+        Assert.All(tuned["training"]!.AsArray(), r => Assert.True(r!["peer_samples_per_s"]!.GetValue<double>() > 0, "the tuned peer did not run"));
+
         // a peer that cannot run: the bench says why and still measures ours
         Environment.SetEnvironmentVariable("MOVINGIMAGES_PEER_PYTHON", "/bin/false");
         try
