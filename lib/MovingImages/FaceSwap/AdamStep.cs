@@ -48,7 +48,7 @@ public static class AdamStep
 
         using var noGrad = torch.no_grad();
         using var scope = torch.NewDisposeScope();
-        if (fused && TryFused(adam, parameters, dict, options)) return;
+        if (fused && TryFused(parameters, dict, options)) return;
         using Scalar b1 = beta1.ToScalar(), oneMinusB1 = (1 - beta1).ToScalar(), b2 = beta2.ToScalar(), oneMinusB2 = (1 - beta2).ToScalar(),
             eps = options.eps!.Value.ToScalar();
         for (int i = 0; i < parameters.Length; i++)
@@ -66,7 +66,7 @@ public static class AdamStep
         }
     }
 
-    static bool TryFused(TorchSharp.Modules.Adam adam, TorchSharp.Modules.Parameter[] parameters, optim.Optimizer.StateDictionary dict, TorchSharp.Modules.Adam.Options options)
+    static bool TryFused(TorchSharp.Modules.Parameter[] parameters, optim.Optimizer.StateDictionary dict, TorchSharp.Modules.Adam.Options options)
     {
         var updated = new List<Tensor>();
         var grads = new List<Tensor>();
