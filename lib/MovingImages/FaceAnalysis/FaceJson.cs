@@ -19,10 +19,7 @@ public static class FaceOutput
         using (var w = new Utf8JsonWriter(buffer))
         {
             w.WriteStartObject();
-            w.WriteNumber("x", Math.Round(face.Box.X, 2));
-            w.WriteNumber("y", Math.Round(face.Box.Y, 2));
-            w.WriteNumber("w", Math.Round(face.Box.Width, 2));
-            w.WriteNumber("h", Math.Round(face.Box.Height, 2));
+            Geometry.DetectionJson.WriteBox(w, face.Box, decimals: 2);
             w.WriteNumber("score", Math.Round(face.Score, 4));
             if (face.Landmarks is { } lm)
             {

@@ -48,7 +48,7 @@ public static class AdamStep
 
         using var noGrad = torch.no_grad();
         using var scope = torch.NewDisposeScope();
-        if (fused && TryFused(parameters, dict, options)) return;
+        if (fused && TryFused(parameters, dict, lr, beta1, beta2, options.eps!.Value)) return;
         using Scalar b1 = beta1.ToScalar(), oneMinusB1 = (1 - beta1).ToScalar(), b2 = beta2.ToScalar(), oneMinusB2 = (1 - beta2).ToScalar(),
             eps = options.eps!.Value.ToScalar();
         for (int i = 0; i < parameters.Length; i++)
@@ -66,7 +66,7 @@ public static class AdamStep
         }
     }
 
-    static bool TryFused(TorchSharp.Modules.Parameter[] parameters, optim.Optimizer.StateDictionary dict, TorchSharp.Modules.Adam.Options options)
+    static bool TryFused(TorchSharp.Modules.Parameter[] parameters, optim.Optimizer.StateDictionary dict, double lr, double beta1, double beta2, double eps)
     {
         var updated = new List<Tensor>();
         var grads = new List<Tensor>();
@@ -84,8 +84,7 @@ public static class AdamStep
         var expAvgs = states.Select(s => s.exp_avg).ToList();
         var expAvgSqs = states.Select(s => s.exp_avg_sq).ToList();
         if (!Nn.FusedAdam.Supports(updated, grads, expAvgs, expAvgSqs)) return false;
-        if (!Nn.FusedAdam.Step(updated, grads, expAvgs, expAvgSqs, step, options.LearningRate!.Value, options.beta1!.Value, options.beta2!.Value, options.eps!.Value))
-            return false;
+        if (!Nn.FusedAdam.Step(updated, grads, expAvgs, expAvgSqs, step, lr, beta1, beta2, eps)) return false;
         foreach (var s in states) s.step = step;
         return true;
     }

@@ -71,9 +71,10 @@ public sealed class SameConv2d : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         if (ChannelsLastInput) x = Nn.ChannelsLast.Of(x);
-        if (ChannelsLastInput && x.device_type == DeviceType.CPU && TfOps.PreferGemm(x.shape[2], x.shape[3], x.shape[1], (int)weight.shape[2], _stride))
-            return TfOps.ConvSameAsGemm(x.As(ComputeType), weight.As(ComputeType), bias.As(ComputeType), _stride);
-        return TfOps.ConvSame(x.As(ComputeType), weight.As(ComputeType), bias.As(ComputeType), _stride);
+        var (input, w, b) = (x.As(ComputeType), weight.As(ComputeType), bias.As(ComputeType));
+        return ChannelsLastInput && x.device_type == DeviceType.CPU && TfOps.PreferGemm(x.shape[2], x.shape[3], x.shape[1], (int)weight.shape[2], _stride)
+            ? TfOps.ConvSameAsGemm(input, w, b, _stride)
+            : TfOps.ConvSame(input, w, b, _stride);
     }
 }
 

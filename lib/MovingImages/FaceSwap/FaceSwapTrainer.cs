@@ -36,7 +36,7 @@ public sealed class FaceSwapTrainer : IDisposable
         _optB = optim.Adam(_paramsB, Options.LearningRate, Options.Beta1, Options.Beta2);
         _scalerA = new LossScaler(Options.Precision == Precision.Float16);
         _scalerB = new LossScaler(Options.Precision == Precision.Float16);
-        NativeHeap.KeepFreedBlocks();                                       // every step frees and reallocates the same large tensors
+        TorchRuntime.EnsureLoaded();                                        // keeps freed blocks (NativeHeap): every step frees and reallocates the same large tensors
     }
 
     /// <summary>

@@ -23,12 +23,12 @@ public static class DetectionJson
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
-    /// <summary>Writes a box as "x", "y" (top-left), "w", "h" in pixels, to 0.1 px.</summary>
-    public static void WriteBox(Utf8JsonWriter w, Box box)
+    /// <summary>Writes a box as "x", "y" (top-left), "w", "h" in pixels, to <paramref name="decimals"/> places (0.1 px by default).</summary>
+    public static void WriteBox(Utf8JsonWriter w, Box box, int decimals = 1)
     {
-        w.WriteNumber("x", Math.Round(box.X, 1));
-        w.WriteNumber("y", Math.Round(box.Y, 1));
-        w.WriteNumber("w", Math.Round(box.Width, 1));
-        w.WriteNumber("h", Math.Round(box.Height, 1));
+        w.WriteNumber("x", Math.Round(box.X, decimals));
+        w.WriteNumber("y", Math.Round(box.Y, decimals));
+        w.WriteNumber("w", Math.Round(box.Width, decimals));
+        w.WriteNumber("h", Math.Round(box.Height, decimals));
     }
 }

@@ -37,8 +37,8 @@ public static partial class NativeHeap
     /// the heap rather than mappings of their own, and up to 512 MB of free space at the heap's end stays mapped.
     /// Training and detection allocate and free the same large tensors at every step and frame; with glibc's defaults
     /// many of them are mapped again and zeroed by the kernel page by page (page faults were ~11% of a training step
-    /// here, and YOLOv3 frames took ~11% longer). Called when libtorch is loaded and when a trainer starts;
-    /// process-wide and idempotent. Memory freed since stays in the process's resident size until <see cref="Trim"/>.
+    /// here, and YOLOv3 frames took ~11% longer). Called by <see cref="TorchRuntime.EnsureLoaded"/> (which the trainer,
+    /// YOLO and the face networks call); process-wide and idempotent. Memory freed since stays in the process's resident size until <see cref="Trim"/>.
     /// Set <c>MOVINGIMAGES_KEEP_FREED_MEMORY=0</c> to keep glibc's defaults. Returns whether the setting is on.
     /// </summary>
     public static bool KeepFreedBlocks()
