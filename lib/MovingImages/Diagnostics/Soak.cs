@@ -18,7 +18,7 @@ namespace MovingImages.Diagnostics;
 /// <param name="Scene">A video with faces for the face networks, training faces and conversion (read in a loop).</param>
 /// <param name="FaceModels">face-api's model folder; null: the face networks and conversion are left out and training
 /// uses crops of <paramref name="Scene"/>.</param>
-/// <param name="Duration">How long to run.</param>
+/// <param name="Duration">How long to run the rounds (loading the networks and faces comes first and is not counted).</param>
 /// <param name="GcPressure">A thread that forces full collections and runs finalizers in a loop meanwhile (what makes
 /// native-lifetime races show on a quiet machine).</param>
 /// <param name="InputSize">The detector's input side.</param>
@@ -68,7 +68,10 @@ public sealed record SoakReport(int Rounds, int DetectorFrames, int FaceFrames, 
 /// </summary>
 public static class Soak
 {
-    /// <summary>Runs until <see cref="SoakOptions.Duration"/> has passed or <paramref name="cancellationToken"/> is cancelled.</summary>
+    /// <summary>
+    /// Loads everything, then runs rounds until <see cref="SoakOptions.Duration"/> has passed or
+    /// <paramref name="cancellationToken"/> is cancelled — at least one round, however slow the loading was.
+    /// </summary>
     public static SoakReport Run(SoakOptions options, IProgress<SoakReport>? progress = null, CancellationToken cancellationToken = default)
     {
         options.Validate();
@@ -97,6 +100,7 @@ public static class Soak
             using var bf16 = new FaceSwapTrainer(model16, trainingFaces, trainingFaces, new TrainingOptions(BatchSize: 4, LearningRate: 1e-4, Precision: Precision.BFloat16), torch.CPU);
             var converter = faces != null ? new FaceSwapConverter(model32, faces) : null;
 
+            clock.Restart();                                                    // the duration is the rounds' (on a busy machine loading alone can take longer)
             while (clock.Elapsed < options.Duration && !cancellationToken.IsCancellationRequested)
             {
                 using (var a = video.Next())

@@ -23,4 +23,17 @@ public class SoakTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.True(m.Success, stdout);
         Assert.All(Enumerable.Range(1, 6), i => Assert.True(int.Parse(m.Groups[i].Value) > 0, $"part {i} of the soak never ran: {stdout}"));
     }
+
+    [Fact]
+    public void The_duration_counts_the_rounds_not_the_loading_so_every_part_runs_at_least_once()
+    {
+        // a duration shorter than loading takes (on a busy machine loading took more than the CI soak's 20 s): one round still runs
+        var options = new MovingImages.Diagnostics.SoakOptions(TestData.Cfg("yolov3-tiny.cfg"), null, TestData.Shared("data", "video", "vtest.avi"),
+            TestData.Shared("data", "video", "Megamind.avi"), FaceModels: null, Duration: TimeSpan.FromMilliseconds(1), GcPressure: false);
+        var report = MovingImages.Diagnostics.Soak.Run(options);
+        output.WriteLine(report.ToString());
+        Assert.Equal(1, report.Rounds);
+        Assert.True(report.DetectorFrames > 0 && report.TrainingSteps > 0, report.ToString());
+        Assert.True(report.Healthy, report.ToString());
+    }
 }
