@@ -53,6 +53,7 @@ public static class CliApp
             FacesCommand.Create(io),
             FakeVideoCommand.Create(io),
             SoakCommand.Create(io),
+            DoctorCommand.Create(io),
         };
 
     /// <summary>How long a command may take to finish its outputs after Ctrl+C (saving a large checkpoint takes seconds).</summary>

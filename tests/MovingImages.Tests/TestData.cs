@@ -44,19 +44,36 @@ public static class TestData
     });
 
     /// <summary>
-    /// Fails with the reason when this process ignores SIGINT, which its children inherit (a test run started in the
-    /// background by a shell without job control, e.g. <c>nohup … &amp;</c>): .NET then never sees Ctrl+C, and the
-    /// interrupt tests would fail as if cancellation were broken. Run the tests in the foreground.
+    /// <paramref name="start"/> made to begin with SIGINT at its default disposition, whatever this process inherited:
+    /// a test run started in the background by a shell without job control (<c>nohup … &amp;</c>, some CI runners) ignores
+    /// SIGINT, an ignored signal stays ignored across exec, and .NET and Python then never see Ctrl+C — the interrupt tests
+    /// would fail as if cancellation were broken, or pass without testing it. GNU env's <c>--default-signal=INT</c> resets
+    /// it and execs the program (same process id). <paramref name="start"/> must pass its arguments as a list.
     /// </summary>
-    public static void RequireSigIntDeliverable()
+    public static System.Diagnostics.ProcessStartInfo WithDefaultSigInt(System.Diagnostics.ProcessStartInfo start)
     {
-        if (!OperatingSystem.IsLinux()) return;
-        var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
-        if (line == null) return;
-        ulong ignored = Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16);
-        Assert.True((ignored & (1UL << (2 - 1))) == 0,
-            "SIGINT is ignored by this test process (SigIgn " + line["SigIgn:".Length..].Trim() + "), so the programs it starts cannot be " +
-            "interrupted: the run was started in the background without job control (nohup … &). Run the tests in the foreground.");
+        if (!OperatingSystem.IsLinux()) return start;
+        if (start.Arguments.Length > 0) throw new ArgumentException("pass the arguments through ArgumentList");
+        Assert.True(EnvResetsSignals.Value, "/usr/bin/env cannot reset signals (--default-signal needs GNU coreutils 8.31 or later)");
+        start.ArgumentList.Insert(0, start.FileName);
+        start.ArgumentList.Insert(0, "--default-signal=INT");
+        start.FileName = "/usr/bin/env";
+        return start;
+    }
+
+    static readonly Lazy<bool> EnvResetsSignals = new(() =>
+    {
+        using var p = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("/usr/bin/env", ["--default-signal=INT", "true"])
+            { RedirectStandardError = true });
+        p?.WaitForExit();
+        return p?.ExitCode == 0;
+    });
+
+    /// <summary>The signals <paramref name="pid"/> ignores (the SigIgn mask of /proc/PID/status; bit n−1 is signal n).</summary>
+    public static ulong IgnoredSignals(string pid = "self")
+    {
+        var line = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
+        return Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16);
     }
 
     /// <summary>A fresh empty folder for one test.</summary>

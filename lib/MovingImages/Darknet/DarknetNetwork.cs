@@ -222,7 +222,7 @@ public sealed class DarknetNetwork : nn.Module<Tensor, Tensor[]>
         public override Tensor forward(Tensor x)
         {
             long p = _layer.Padding;
-            var y = F.conv2d(x, weight, bias, strides: [_layer.Stride, _layer.Stride], padding: [p, p]);
+            var y = Nn.Convolution.Conv2d(x, weight, bias, stride: _layer.Stride, padding: (int)p);
             if (bn != null) y = bn.call(y);
             return Activate(y, _layer.Activation);
         }
@@ -259,6 +259,21 @@ public sealed class DarknetNetwork : nn.Module<Tensor, Tensor[]>
             return F.max_pool2d(padded, [layer.Size, layer.Size], [layer.Stride, layer.Stride]);
         }
     }
+
+    /// <summary>
+    /// The classes of convolutions this network computes as it is now (its weights' type and device), forward only:
+    /// what the self-check tests at load (<see cref="Nn.ConvolutionRouter.Prepare"/>).
+    /// </summary>
+    public IEnumerable<Nn.ConvShape> ConvolutionShapes() => ConvBlocks().Select(c => new Nn.ConvShape(
+        c.Block.Weight.shape[1], c.Layer.Filters, c.Layer.Size, c.Layer.Size, Nn.ConvGeometry.Square(c.Layer.Stride, c.Layer.Padding),
+        c.Block.Weight.dtype, Device: c.Block.Weight.device_type));
+
+    /// <summary>
+    /// Checks libtorch's convolutions for every class this network uses (<see cref="ConvolutionShapes"/>) against an
+    /// independent reference, once per class and process, so a class libtorch computes wrong on this CPU takes a route
+    /// that is right before the first frame; returns the time it took (zero when all were checked before).
+    /// </summary>
+    public TimeSpan CheckConvolutions() => Nn.ConvolutionRouter.Current.Prepare(ConvolutionShapes());
 
     /// <summary>The convolution blocks in layer order (for calibration and inspection).</summary>
     internal IEnumerable<(ConvolutionalLayer Layer, ConvBlock Block)> ConvBlocks() =>

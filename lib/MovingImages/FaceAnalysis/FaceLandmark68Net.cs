@@ -103,7 +103,7 @@ public sealed class FaceLandmark68Net : IDisposable
     }
 
     static Tensor Apply(Tensor x, Separable s, int stride) =>
-        F.conv2d(TfOps.ConvSame(x, s.Depthwise, null, stride, x.shape[1]), s.Pointwise, s.Bias);
+        Convolution.Conv2d(TfOps.ConvSame(x, s.Depthwise, null, stride, x.shape[1]), s.Pointwise, s.Bias);
 
     /// <summary>Releases the weights.</summary>
     public void Dispose()

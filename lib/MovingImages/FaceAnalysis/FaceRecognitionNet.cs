@@ -89,7 +89,7 @@ public sealed class FaceRecognitionNet : IDisposable
 
     static Tensor Apply(Tensor x, ConvLayer c, bool down, bool relu)
     {
-        var y = down ? F.conv2d(x, c.Filters, c.Bias, strides: [2, 2]) : TfOps.ConvSame(x, c.Filters, c.Bias, 1);
+        var y = down ? Convolution.Conv2d(x, c.Filters, c.Bias, stride: 2) : TfOps.ConvSame(x, c.Filters, c.Bias, 1);
         y = Scalars.Sum(y * c.Scale, c.Shift);
         return relu ? F.relu(y) : y;
     }

@@ -103,16 +103,16 @@ public sealed class TinyFaceDetector : IDisposable
     internal Tensor Forward(Tensor x)
     {
         using var scope = torch.NewDisposeScope();
-        var y = Runtime.Scalars.LeakyRelu(F.conv2d(x, _conv0, _bias0));            // "valid"
+        var y = Runtime.Scalars.LeakyRelu(Convolution.Conv2d(x, _conv0, _bias0));            // "valid"
         for (int i = 0; i < _separable.Length; i++)
         {
             y = TfOps.MaxPoolSame(y, 2, 2);
             var (dw, pw, b) = _separable[i];
             var padded = F.pad(y, [1, 1, 1, 1]);
-            y = Runtime.Scalars.LeakyRelu(F.conv2d(F.conv2d(padded, dw, groups: padded.shape[1]), pw, b));
+            y = Runtime.Scalars.LeakyRelu(Convolution.Conv2d(Convolution.Conv2d(padded, dw, groups: padded.shape[1]), pw, b));
         }
         y = TfOps.MaxPoolSame(y, 2, 1);
-        return F.conv2d(y, _conv8, _bias8).MoveToOuterDisposeScope();
+        return Convolution.Conv2d(y, _conv8, _bias8).MoveToOuterDisposeScope();
     }
 
     static float Sigmoid(float v) => 1f / (1f + MathF.Exp(-v));

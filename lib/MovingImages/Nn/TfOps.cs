@@ -28,41 +28,30 @@ internal static class TfOps
 
     /// <summary>
     /// TF convolution with "same" padding (asymmetric when the stride is 2: the extra row/column goes after). Symmetric
-    /// padding is the convolution's own (no padded copy of the input, forward or backward); only the asymmetric case pads first.
+    /// padding is the convolution's own (no padded copy of the input, forward or backward); only the asymmetric case pads
+    /// first. Computed through <see cref="Convolution"/> (checked right on this CPU), by <paramref name="preferred"/>
+    /// where that route is right.
     /// </summary>
-    public static Tensor ConvSame(Tensor x, Tensor weight, Tensor? bias, int stride, long groups = 1)
+    public static Tensor ConvSame(Tensor x, Tensor weight, Tensor? bias, int stride, long groups = 1, ConvRoute preferred = ConvRoute.Native)
     {
         int k = (int)weight.shape[2];
         var (top, bottom) = SamePadding(x.shape[2], k, stride);
         var (left, right) = SamePadding(x.shape[3], k, stride);
         if (top == bottom && left == right)
-            return F.conv2d(x, weight, bias, strides: [stride, stride], padding: [top, left], groups: groups);
+            return Convolution.Conv2d(x, weight, bias, new ConvGeometry(stride, stride, top, left, 1, 1, groups), preferred);
         using var padded = F.pad(x, [left, right, top, bottom]);
-        return F.conv2d(padded, weight, bias, strides: [stride, stride], groups: groups);
+        return Convolution.Conv2d(padded, weight, bias, new ConvGeometry(stride, stride, 0, 0, 1, 1, groups), preferred);
     }
 
     /// <summary>
-    /// <see cref="ConvSame"/> computed as one matrix product: the input's k×k patches unfolded into rows (im2col), times
-    /// the kernel. For many input channels over a few output positions (the faceswap encoder's last convolutions:
-    /// 512→1024 channels, 5×5, 4×4 outputs) libtorch's convolution kernels use the cores poorly, its weight gradient
-    /// above all, and the product is 2–2.5× faster forward and backward; elsewhere the convolution wins
-    /// (<see cref="PreferGemm"/> says where). The output is stored channels-last. Groups are not supported.
+    /// <see cref="ConvSame"/> computed as one matrix product (<see cref="ConvRoute.MatrixProduct"/>): the input's k×k
+    /// patches unfolded into rows (im2col), times the kernel. For many input channels over a few output positions (the
+    /// faceswap encoder's last convolutions: 512→1024 channels, 5×5, 4×4 outputs) libtorch's convolution kernels use the
+    /// cores poorly, its weight gradient above all, and the product is 2–2.5× faster forward and backward; elsewhere the
+    /// convolution wins (<see cref="PreferGemm"/> says where). The output is stored channels-last. Groups are not supported.
     /// </summary>
-    public static Tensor ConvSameAsGemm(Tensor x, Tensor weight, Tensor? bias, int stride)
-    {
-        int k = (int)weight.shape[2];
-        long n = x.shape[0], c = x.shape[1], o = weight.shape[0];
-        var (top, bottom) = SamePadding(x.shape[2], k, stride);
-        var (left, right) = SamePadding(x.shape[3], k, stride);
-        using var padded = top + bottom + left + right == 0 ? x.alias() : F.pad(x, [left, right, top, bottom]);
-        long oh = (padded.shape[2] - k) / stride + 1, ow = (padded.shape[3] - k) / stride + 1;
-        using var patches = F.unfold(padded, (k, k), stride: (stride, stride));           // N × C·k·k × positions
-        using var rows = patches.transpose(1, 2).reshape(n * oh * ow, c * k * k);
-        using var kernel = weight.view(o, c * k * k).t();
-        using var product = rows.matmul(kernel);                                            // N·positions × O
-        using var withBias = bias is null ? product.alias() : product.add(bias, Runtime.Scalars.OneInteger);
-        return withBias.view(n, oh, ow, o).permute(0, 3, 1, 2);
-    }
+    public static Tensor ConvSameAsGemm(Tensor x, Tensor weight, Tensor? bias, int stride) =>
+        ConvSame(x, weight, bias, stride, 1, ConvRoute.MatrixProduct);
 
     /// <summary>
     /// Whether <see cref="ConvSameAsGemm"/> is the faster way for this convolution (measured on AVX-512 CPUs with

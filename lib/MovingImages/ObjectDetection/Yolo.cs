@@ -37,6 +37,12 @@ public sealed class Yolo : IDisposable
     public Device Device { get; }
     /// <summary>The network's arithmetic (its weights were converted to it once, at load); input and heads stay float32.</summary>
     public Precision Precision { get; }
+    /// <summary>
+    /// How long the convolution self-check took at load (<see cref="DarknetNetwork.CheckConvolutions"/>: each class of shapes the network
+    /// uses, held to an independent reference; zero when every class was checked before in this process).
+    /// </summary>
+    public TimeSpan SelfCheckTime { get; private init; }
+
     /// <summary>The TorchSharp module (for inspection and experiments).</summary>
     public DarknetNetwork Network => _network;
 
@@ -85,7 +91,9 @@ public sealed class Yolo : IDisposable
             Runtime.CpuFeatures.WarnIfEmulated(precision, device, Console.Error);
             network.to(precision.ComputeType()); // once: the weights live in the compute type from now on
         }
-        return new Yolo(network, names, device, precision);
+        // libtorch's convolutions checked on this CPU, once per class of shapes (cached for the process): milliseconds.
+        var selfCheck = network.CheckConvolutions();
+        return new Yolo(network, names, device, precision) { SelfCheckTime = selfCheck };
     }
 
     /// <summary>Detects objects in the image file at <paramref name="imagePath"/>.</summary>

@@ -69,6 +69,11 @@ public static class CpuFeatures
     });
     static int _warned;
 
+    /// <summary>The CPU's vector extensions as /proc/cpuinfo names them (avx2, avx512f, avx512_bf16, amx_tile, …); empty where that cannot be told.</summary>
+    public static IReadOnlyList<string> VectorExtensions => Flags.Value.Split(' ', StringSplitOptions.RemoveEmptyEntries)
+        .Where(f => f is "avx" or "avx2" or "fma" or "f16c" or "avx_vnni" || f.StartsWith("avx512", StringComparison.Ordinal) || f.StartsWith("amx", StringComparison.Ordinal))
+        .Distinct().ToList();
+
     /// <summary>Whether the CPU has bfloat16 arithmetic (AVX512-BF16 or AMX-BF16); null where that cannot be told (not Linux).</summary>
     public static bool? HasBFloat16 => Flags.Value.Length == 0 ? null
         : Flags.Value.Contains(" avx512_bf16", StringComparison.Ordinal) || Flags.Value.Contains(" amx_bf16", StringComparison.Ordinal);

@@ -28,7 +28,6 @@ public class InterruptCliTests(ITestOutputHelper output)
     [Fact]
     public void Ctrl_C_during_a_video_keeps_the_earlier_complete_output_and_writes_a_playable_partial_beside_it()
     {
-        TestData.RequireSigIntDeliverable();
         var dir = TestData.NewTempDir("ctrl-c");
         string target = Path.Combine(dir, "street.mp4");
         var (_, _, weights) = SyntheticModels.Get("yolov3-tiny.cfg");
@@ -42,7 +41,7 @@ public class InterruptCliTests(ITestOutputHelper output)
         // a temp file a killed run left behind (its process is gone)
         using (var gone = Process.Start(new ProcessStartInfo("/bin/true")) ?? throw new InvalidOperationException()) { gone.WaitForExit(); File.WriteAllText(Path.Combine(dir, $".street.{gone.Id}.partial.mp4"), "junk"); }
 
-        var psi = new ProcessStartInfo(Cli, common) { RedirectStandardError = true, RedirectStandardOutput = true, WorkingDirectory = dir };
+        var psi = TestData.WithDefaultSigInt(new ProcessStartInfo(Cli, common) { RedirectStandardError = true, RedirectStandardOutput = true, WorkingDirectory = dir });
         using var p = Process.Start(psi)!;
         var stderr = new System.Text.StringBuilder();
         var framesSeen = new TaskCompletionSource();
@@ -72,7 +71,7 @@ public class InterruptCliTests(ITestOutputHelper output)
     /// <summary>Starts the CLI, waits for a stderr line containing <paramref name="ready"/>, sends SIGINT; returns exit code, stdout, stderr and seconds to stop.</summary>
     static (int Code, string Out, string Err, double StopSeconds) Interrupt(string[] args, string ready, string workingDirectory)
     {
-        var psi = new ProcessStartInfo(Cli, args) { RedirectStandardError = true, RedirectStandardOutput = true, WorkingDirectory = workingDirectory };
+        var psi = TestData.WithDefaultSigInt(new ProcessStartInfo(Cli, args) { RedirectStandardError = true, RedirectStandardOutput = true, WorkingDirectory = workingDirectory });
         using var p = Process.Start(psi)!;
         var stderr = new System.Text.StringBuilder();
         var seen = new TaskCompletionSource();
@@ -89,9 +88,28 @@ public class InterruptCliTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Children_start_with_SIGINT_at_its_default_even_when_this_process_inherited_it_ignored()
+    {
+        // a parent that ignores SIGINT, as a test run started by `nohup … &` does, starting a child two ways
+        ulong Child(bool reset)
+        {
+            var grep = new ProcessStartInfo("/bin/grep", ["SigIgn", "/proc/self/status"]);
+            if (reset) TestData.WithDefaultSigInt(grep);
+            var psi = new ProcessStartInfo("/bin/sh", ["-c", "trap '' INT; exec \"$@\"", "sh", grep.FileName, .. grep.ArgumentList]) { RedirectStandardOutput = true };
+            using var p = Process.Start(psi)!;
+            string line = p.StandardOutput.ReadToEnd();
+            p.WaitForExit();
+            return Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16);
+        }
+        const ulong sigInt = 1UL << (2 - 1);
+        Assert.NotEqual(0UL, Child(reset: false) & sigInt);    // inherited as ignored…
+        Assert.Equal(0UL, Child(reset: true) & sigInt);        // …and reset for the programs the interrupt tests start
+        output.WriteLine($"this test process ignores SIGINT: {(TestData.IgnoredSignals() & sigInt) != 0}");
+    }
+
+    [Fact]
     public void Ctrl_C_during_training_saves_the_checkpoint_at_the_step_reached()
     {
-        TestData.RequireSigIntDeliverable();
         var root = TestData.NewTempDir("ctrl-c-train");
         foreach (var (person, faces) in new[] { ("a", TrainingFaces.A), ("b", TrainingFaces.B) })
             for (int i = 0; i < faces.Count; i++) ImageFiles.Write(Path.Combine(root, "data", "processed", person, $"{i}.png"), faces[i]);
