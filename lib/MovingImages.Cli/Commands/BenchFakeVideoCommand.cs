@@ -63,6 +63,21 @@ internal static class BenchFakeVideoCommand
         }
     }
 
+    /// <summary>
+    /// The convolution self-check one training step of this model runs (checks only, not the step's own work), with a
+    /// router of its own so nothing checked earlier in the process is reused.
+    /// </summary>
+    static (TimeSpan Time, int Classes, int Rerouted) SelfCheck(FaceSwapModelOptions options, IReadOnlyList<Mat> faces, Precision precision)
+    {
+        var router = new Nn.ConvolutionRouter();
+        using var current = Nn.ConvolutionRouter.Use(router);
+        torch.random.manual_seed(1);
+        using var model = new FaceSwapModel(options);
+        using var trainer = new FaceSwapTrainer(model, faces, faces, new TrainingOptions(BatchSize: 2, Precision: precision), torch.CPU);
+        trainer.Step();
+        return (router.CheckTime, router.Verdicts.Count, router.Verdicts.Count(v => v.Rerouted));
+    }
+
     /// <summary><c>bench fakevideo</c>: training samples/s of the default model at batch 16 and 64, and conversion frames/s.</summary>
     public static Command Create(CliIO io)
     {
@@ -98,6 +113,15 @@ internal static class BenchFakeVideoCommand
             figures["model"] = new System.Text.Json.Nodes.JsonObject { ["image_size"] = options.ImageSize, ["encoder_dim"] = options.EncoderDim, ["filters"] = options.Filters };
             figures["threads"] = TorchRuntime.Threads;
             figures["steps"] = stepCount;
+            // first, as at a user's first training step: the convolution self-check of every class the model trains, per precision
+            var selfCheck = new System.Text.Json.Nodes.JsonObject();
+            foreach (var precision in modes)
+            {
+                var (time, classes, rerouted) = SelfCheck(options, faces, precision);
+                io.Err.WriteLine($"convolution self-check at the first training step, {precision.ShortName()}: {time.TotalMilliseconds:0} ms ({classes} classes of shapes; {rerouted} computed another way on this CPU)");
+                selfCheck[precision.ShortName()] = new System.Text.Json.Nodes.JsonObject { ["ms"] = BenchJson.Round(time.TotalMilliseconds, 1), ["classes"] = classes, ["rerouted"] = rerouted };
+            }
+            figures["self_check"] = selfCheck;
             var rows = new System.Text.Json.Nodes.JsonArray();
             figures["training"] = rows;
             // the peer first, on a quiet machine, so neither run shares the cores with the other

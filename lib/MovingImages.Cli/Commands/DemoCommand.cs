@@ -173,7 +173,8 @@ internal static class DemoCommand
         IdentityScore before, after;
         using (var probe = await Task.Run(() => faceit.IdentityProbe(everyNthFrame: 10), ct))
         {
-            using (var untrained = new FaceSwapModel(faceit.ModelOptions)) before = probe.Measure(untrained);
+            // the model training starts from (seeded: the same figure run after run; unseeded it drew whatever the global generator held)
+            using (var untrained = FaceSwapModel.Initial(faceit.ModelOptions, options.Seed)) before = probe.Measure(untrained);
             using var session = faceit.OpenTraining(options);
             await FakeVideoCommand.TrainingProgress(io, iterations, report => Task.Run(() => session.Train(iterations, report, ct), ct));
             after = session.MeasureIdentity(probe);

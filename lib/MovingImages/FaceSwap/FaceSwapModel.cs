@@ -185,6 +185,17 @@ public sealed class FaceSwapModel : nn.Module
         ChannelsLast = true;
     }
 
+    /// <summary>
+    /// The model a training run with <paramref name="seed"/> starts from (<see cref="TrainingOptions.Seed"/>): seeds
+    /// torch's global generator with it, as training does, then builds the model — the same weights in every run and
+    /// process, whatever drew random numbers before. The "untrained" model identity is measured against.
+    /// </summary>
+    public static FaceSwapModel Initial(FaceSwapModelOptions options, int seed)
+    {
+        torch.random.manual_seed(seed);
+        return new FaceSwapModel(options);
+    }
+
     /// <summary>The sizes.</summary>
     public FaceSwapModelOptions Options { get; }
 

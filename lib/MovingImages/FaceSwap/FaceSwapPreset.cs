@@ -22,15 +22,20 @@ public sealed record FaceSwapPreset(string Name, int ImageSize, int Filters, int
 {
     /// <summary>
     /// For a live class: a small model (64 px, 32 filters, 256-wide bottleneck, 1.6 M parameters) trained 1000 steps in
-    /// bf16 — measured here: the whole notebook 02 in 3 min on 2 cores (training 135 s at 131 samples/s); the swapped
-    /// face is a blurry but clear face (eyes, nose, mouth) and her converted faces move ≈0.07 towards him.
+    /// bf16 where the CPU has bfloat16 arithmetic (AVX512-BF16 or AMX), else in fp32 — emulated bf16 is 20–40× slower
+    /// than fp32 there (measured on an AVX2-only EPYC: 6.5 samples/s). On an AVX512-BF16 EPYC: the whole notebook 02 in 3
+    /// min on 2 cores (training 135 s at 131 samples/s); the swapped face is a blurry but clear face (eyes, nose, mouth)
+    /// and her converted faces move ≈0.07 towards him.
     /// </summary>
-    public static FaceSwapPreset Classroom { get; } = new("classroom", 64, 32, 256, 1000, 8, 3e-4, Precision.BFloat16, 100, 3.0,
+    public static FaceSwapPreset Classroom { get; } = new("classroom", 64, 32, 256, 1000, 8, 3e-4, FastestTrainingPrecision, 100, 3.0,
         "about 3 minutes for the whole notebook on a 2-core CPU (training ≈2¼ min); a small, blurry but recognisable swapped face");
 
     /// <summary>The chapter's model and settings (encoder 69.7 M parameters, batch 64, Adam 5e-5): hours on a CPU.</summary>
     public static FaceSwapPreset Chapter { get; } = new("chapter", 64, 128, 1024, 1000, 64, 5e-5, Precision.Float32, 100, 3.0,
         "the book's model: about 15 hours for 1000 steps on a 2-core CPU (≈2.3 samples/s fp32, ≈3.5 bf16); meant for a GPU or a long run");
+
+    /// <summary>bf16 where the CPU computes it natively (<see cref="CpuFeatures.HasBFloat16"/>), else fp32.</summary>
+    static Precision FastestTrainingPrecision => CpuFeatures.HasBFloat16 == true ? Precision.BFloat16 : Precision.Float32;
 
     /// <summary>Every preset, by name.</summary>
     public static IReadOnlyList<FaceSwapPreset> All { get; } = [Classroom, Chapter];

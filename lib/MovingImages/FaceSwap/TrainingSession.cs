@@ -34,8 +34,7 @@ public sealed class TrainingSession : IDisposable
         {
             _facesB = project.LoadFaces(project.PersonB);
             Resumed = File.Exists(project.CheckpointPath);
-            if (!Resumed) torch.random.manual_seed(options.Seed); // the same options train the same model
-            Model = new FaceSwapModel(project.ModelOptions);
+            Model = Resumed ? new FaceSwapModel(project.ModelOptions) : FaceSwapModel.Initial(project.ModelOptions, options.Seed); // the same options train the same model
             _trainer = new FaceSwapTrainer(Model, _facesA, _facesB, options);
             if (Resumed) _trainer.LoadCheckpoint(project.CheckpointPath);
             _trainer.PreviewReady += WritePreview;

@@ -26,6 +26,8 @@ public enum ConvRoute
     PaddedChannels,
     /// <summary>The input's windows unfolded into rows (im2col) times the kernel: one matrix product per group.</summary>
     MatrixProduct,
+    /// <summary>A low-precision (bf16, fp16) class computed as the float32 matrix product and rounded to its type: the last resort.</summary>
+    Float32,
 }
 
 /// <summary>

@@ -143,12 +143,16 @@ public sealed class ConvolutionRouter
         return Candidates(shape).Select(route => check.Try(route, Kernels.For(route))).ToList();
     }
 
-    /// <summary>The routes for <paramref name="shape"/>, in the order they are tried: the preferred one, libtorch's, padded channels (where it applies), the matrix product.</summary>
+    /// <summary>
+    /// The routes for <paramref name="shape"/>, in the order they are tried: the preferred one, libtorch's, padded
+    /// channels (where it applies), the matrix product, and for bf16/fp16 classes the float32 matrix product last.
+    /// </summary>
     public static IEnumerable<ConvRoute> Candidates(ConvShape shape)
     {
         var order = new List<ConvRoute> { shape.Preferred, ConvRoute.Native };
         if (ConvolutionRoutes.CanPadChannels(shape)) order.Add(ConvRoute.PaddedChannels);
         order.Add(ConvRoute.MatrixProduct);
+        if (shape.DType is ScalarType.BFloat16 or ScalarType.Float16) order.Add(ConvRoute.Float32);
         return order.Distinct();
     }
 
@@ -158,6 +162,7 @@ public sealed class ConvolutionRouter
         ConvRoute.Native => "by libtorch's convolution",
         ConvRoute.PaddedChannels => $"by libtorch's convolution on its input zero-padded to {(shape.InChannels + ConvolutionRoutes.ChannelBlock - 1) / ConvolutionRoutes.ChannelBlock * ConvolutionRoutes.ChannelBlock} channels",
         ConvRoute.MatrixProduct => "as one matrix product (im2col)",
+        ConvRoute.Float32 => "as one matrix product in float32, rounded to its type",
         _ => route.ToString(),
     };
 }

@@ -25,6 +25,7 @@ public sealed record ConvKernels(ConvKernel Native, ConvKernel MatrixProduct)
         ConvRoute.Native => Native,
         ConvRoute.PaddedChannels => (x, w, b, g) => ConvolutionRoutes.PaddedChannels(Native, x, w, b, g),
         ConvRoute.MatrixProduct => MatrixProduct,
+        ConvRoute.Float32 => (x, w, b, g) => ConvolutionRoutes.InFloat32(MatrixProduct, x, w, b, g),
         _ => throw new ArgumentOutOfRangeException(nameof(route), route, "unknown route"),
     };
 }
@@ -56,6 +57,20 @@ public static class ConvolutionRoutes
         using var input = ChannelsLast.Is(x) ? ChannelsLast.Of(padded) : padded.alias();
         using var kernel = F.pad(weight, [0, 0, 0, 0, 0, extra]);
         return native(input, kernel, bias, g);
+    }
+
+    /// <summary>
+    /// <paramref name="kernel"/> in float32 on the input, kernel and bias cast up, the output cast back to the input's
+    /// type: for a low-precision class no low-precision route computes right (the gradients flow back through the casts).
+    /// </summary>
+    public static Tensor InFloat32(ConvKernel kernel, Tensor x, Tensor weight, Tensor? bias, ConvGeometry g)
+    {
+        if (x.dtype == ScalarType.Float32) return kernel(x, weight, bias, g);
+        using var input = x.to_type(ScalarType.Float32);
+        using var w = weight.to_type(ScalarType.Float32);
+        using var b = bias?.to_type(ScalarType.Float32);
+        using var y = kernel(input, w, b, g);
+        return y.to_type(x.dtype);
     }
 
     /// <summary>

@@ -119,6 +119,13 @@ public static class ConvolutionSweep
     }
 
     /// <summary>
+    /// One line on this CPU's libtorch convolutions: the <see cref="SweepExtent.Quick"/> grid (about a hundred classes
+    /// around the channel counts libtorch gets wrong on some CPUs, about a second), for a notebook's setup cell.
+    /// </summary>
+    public static string Verdict(CancellationToken cancellationToken = default) =>
+        Run(Grid(SweepExtent.Quick), new ConvolutionRouter(log: TextWriter.Null), cancellationToken: cancellationToken).Verdict;
+
+    /// <summary>
     /// Tries every route on every class (nothing cached in <paramref name="router"/>); <paramref name="progress"/> gets
     /// the number done after each.
     /// </summary>

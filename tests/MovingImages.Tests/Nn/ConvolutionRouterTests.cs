@@ -152,6 +152,23 @@ public class ConvolutionRouterTests(ITestOutputHelper output)
         Assert.Throws<ConvolutionUnreliableException>(() => router.Conv2d(torch.randn(2, 20, 5, 5), torch.randn(8, 20, 3, 3), null, ConvGeometry.Square(1, 1))); // every time
     }
 
+    [Fact]
+    public void A_bf16_class_no_bf16_route_computes_right_is_computed_in_float32_and_rounded()
+    {
+        ConvKernel wrongInBf16(ConvKernel right) => (x, w, b, g) => x.dtype == ScalarType.BFloat16 ? Scalars.Add(right(x, w, b, g), 0.5) : right(x, w, b, g);
+        var router = new ConvolutionRouter(new ConvKernels(wrongInBf16(ConvolutionRoutes.Native), wrongInBf16(ConvolutionRoutes.MatrixProduct)), TextWriter.Null);
+        var verdict = router.Verdict(new ConvShape(24, 32, 3, 3, ConvGeometry.Square(1, 1), ScalarType.BFloat16, ChannelsLast: true, Backward: true));
+        Assert.Equal(ConvRoute.Float32, verdict.Route);
+        Assert.Equal([ConvRoute.Native, ConvRoute.PaddedChannels, ConvRoute.MatrixProduct, ConvRoute.Float32], verdict.Trials.Select(t => t.Route));
+        using var scope = torch.NewDisposeScope();
+        var x = torch.randn(1, 24, 6, 6).to_type(ScalarType.BFloat16);
+        var w = torch.randn(32, 24, 3, 3).to_type(ScalarType.BFloat16);
+        var b = torch.randn(32).to_type(ScalarType.BFloat16);
+        var y = router.Conv2d(x, w, b, ConvGeometry.Square(1, 1));
+        Assert.Equal(ScalarType.BFloat16, y.dtype);
+        Assert.True(MaxDifference(Values(y), Reference(x, w, b, ConvGeometry.Square(1, 1))) < 0.02 * Values(y).Max(Math.Abs));
+    }
+
     [Theory]
     [InlineData(ScalarType.Float32, 0.002)]   // 0.2 % of the largest value: 20× float32's tolerance
     [InlineData(ScalarType.BFloat16, 0.2)]    // 20 %: the size of libtorch's error

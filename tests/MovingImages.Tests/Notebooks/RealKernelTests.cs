@@ -123,6 +123,8 @@ public class RealKernelTests(ITestOutputHelper output)
         // interactive charts: plotly.js put into the page by the setup cell, the chart a div drawn by it
         var setup = cells.First(c => c!["cell_type"]!.GetValue<string>() == "code")!;
         Assert.Contains(setup["outputs"]!.AsArray(), o => Html(o!).Contains("data-movingimages=\"plotly.js 4.1.2\"") && Html(o!).Length > 4_000_000);
+        // and its one-line verdict on this CPU's libtorch convolutions
+        Assert.Contains(setup["outputs"]!.AsArray(), o => o!.ToJsonString().Contains("convolutions: ") && o.ToJsonString().Contains("shape classes checked"));
         var chart = cells.Single(c => c!["source"]!.ToString().Contains("Charts.FrameTimes(stats)"))!;
         Assert.Contains(chart["outputs"]!.AsArray(), o => Html(o!).Contains("Plotly.newPlot('mi-plot-"));
         // what the notebook records for sweeps reaches Jupyter with its mime type
