@@ -52,8 +52,8 @@ internal static class DoctorCommand
                 if (wrong.Count > 60) io.Err.WriteLine($"… and {wrong.Count - 60} more (--json FILE lists them all)");
             }
             foreach (var group in report.Results.Where(r => r.Native.Right).GroupBy(r => r.Shape.DType))
-                io.Err.WriteLine($"{group.Key}: right classes come within {group.Max(r => r.Native.Margin):0.000} of the tolerance " +
-                                 $"({ConvolutionCheck.Tolerance(group.Key):g2} of the largest value)");
+                io.Err.WriteLine($"{group.Key}: libtorch's right classes come within {group.Max(r => r.Native.Margin):0.000} of the tolerance at most " +
+                                 $"({group.MaxBy(r => r.Native.Margin)!.Shape.Describe()}: {group.MaxBy(r => r.Native.Margin)!.Native.Worst})");
             io.Out.WriteLine(report.Verdict);
             io.Out.WriteLine($"{report.Checked} classes checked, {report.NativeWrong} wrong in libtorch, {report.StillWrong} wrong after routing ({report.Elapsed.TotalSeconds:0.0} s)");
 
