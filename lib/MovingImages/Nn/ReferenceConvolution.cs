@@ -43,11 +43,12 @@ public sealed class ReferenceConvolution
     public int OutputLength => _n * _o * _oh * _ow;
 
     /// <summary>
-    /// The input window of output position (<paramref name="i"/>, <paramref name="j"/>) of image <paramref name="n"/> for
-    /// group <paramref name="group"/>, in the kernel's order (channel, row, column), zeros where it reaches the padding.
+    /// Where the input window of output position (<paramref name="i"/>, <paramref name="j"/>) of image <paramref name="n"/>
+    /// for group <paramref name="group"/> reads, in the kernel's order (channel, row, column): an index into the input,
+    /// or −1 where the window reaches the padding.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    void Window(ReadOnlySpan<float> x, int n, int group, int i, int j, Span<float> window)
+    void WindowIndices(int n, int group, int i, int j, Span<int> index)
     {
         int k = 0;
         for (int c = 0; c < _cg; c++)
@@ -59,10 +60,18 @@ public sealed class ReferenceConvolution
                 for (int b = 0; b < _kw; b++, k++)
                 {
                     int col = j * _g.StrideW - _g.PadW + b * _g.DilationW;
-                    window[k] = row >= 0 && row < _h && col >= 0 && col < _w ? x[plane + row * _w + col] : 0f;
+                    index[k] = row >= 0 && row < _h && col >= 0 && col < _w ? plane + row * _w + col : -1;
                 }
             }
         }
+    }
+
+    /// <summary>The input window (see <see cref="WindowIndices"/>), zeros where it reaches the padding.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    void Window(ReadOnlySpan<float> x, int n, int group, int i, int j, Span<int> index, Span<float> window)
+    {
+        WindowIndices(n, group, i, j, index);
+        for (int k = 0; k < window.Length; k++) window[k] = index[k] >= 0 ? x[index[k]] : 0f;
     }
 
     /// <summary>The convolution: <c>y[n, o, i, j] = bias[o] + Σ kernel[o, ·] · window(n, i, j)</c>.</summary>
@@ -72,17 +81,18 @@ public sealed class ReferenceConvolution
         var y = new float[OutputLength];
         int positions = _n * _oh * _ow;
         var window = new float[_kk];
-        for (int p = 0; p < positions; p++) ForwardAt(p, x, kernel, bias, window, y);
+        var index = new int[_kk];
+        for (int p = 0; p < positions; p++) ForwardAt(p, x, kernel, bias, index, window, y);
         return y;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    void ForwardAt(int position, float[] x, float[] kernel, float[]? bias, float[] window, float[] y)
+    void ForwardAt(int position, float[] x, float[] kernel, float[]? bias, int[] index, float[] window, float[] y)
     {
         int n = position / (_oh * _ow), i = position / _ow % _oh, j = position % _ow;
         for (int group = 0; group < _groups; group++)
         {
-            Window(x, n, group, i, j, window);
+            Window(x, n, group, i, j, index, window);
             for (int oo = 0; oo < _og; oo++)
             {
                 int o = group * _og + oo;
@@ -126,54 +136,41 @@ public sealed class ReferenceConvolution
         return sum;
     }
 
-    /// <summary><c>X'[group, ·] = Σ_{n,i,j} s[n, i, j] · window(n, i, j)</c> (double sums).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public double[] WindowsAlong(float[] x, float[] s)
+    /// <summary>Calls <paramref name="visit"/>(s[n, i, j], group, window indices) for every output position and group.</summary>
+    void EachWindow(float[] s, Action<double, int, int[]> visit)
     {
-        var sum = new double[_groups * _kk];
-        var window = new float[_kk];
+        var index = new int[_kk];
         for (int n = 0; n < _n; n++)
             for (int i = 0; i < _oh; i++)
                 for (int j = 0; j < _ow; j++)
-                {
-                    double weight = s[(n * _oh + i) * _ow + j];
                     for (int group = 0; group < _groups; group++)
                     {
-                        Window(x, n, group, i, j, window);
-                        for (int k = 0; k < _kk; k++) sum[group * _kk + k] += weight * window[k];
+                        WindowIndices(n, group, i, j, index);
+                        visit(s[(n * _oh + i) * _ow + j], group, index);
                     }
-                }
+    }
+
+    /// <summary><c>X'[group, ·] = Σ_{n,i,j} s[n, i, j] · window(n, i, j)</c> (double sums).</summary>
+    public double[] WindowsAlong(float[] x, float[] s)
+    {
+        var sum = new double[_groups * _kk];
+        EachWindow(s, (weight, group, index) =>
+        {
+            for (int k = 0; k < _kk; k++)
+                if (index[k] >= 0) sum[group * _kk + k] += weight * x[index[k]];
+        });
         return sum;
     }
 
     /// <summary>∂(Σ g·y)/∂x for <c>g = r ⊗ s</c>: every window's share of <c>W'</c>, weighted by <c>s</c>, added back where it was read.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public double[] InputGradient(double[] kernelAlong, float[] s)
     {
         var dx = new double[_n * _c * _h * _w];
-        for (int n = 0; n < _n; n++)
-            for (int i = 0; i < _oh; i++)
-                for (int j = 0; j < _ow; j++)
-                {
-                    double weight = s[(n * _oh + i) * _ow + j];
-                    for (int group = 0; group < _groups; group++)
-                    {
-                        int k = 0;
-                        for (int c = 0; c < _cg; c++)
-                        {
-                            int plane = ((n * _c) + group * _cg + c) * _h * _w;
-                            for (int a = 0; a < _kh; a++)
-                            {
-                                int row = i * _g.StrideH - _g.PadH + a * _g.DilationH;
-                                for (int b = 0; b < _kw; b++, k++)
-                                {
-                                    int col = j * _g.StrideW - _g.PadW + b * _g.DilationW;
-                                    if (row >= 0 && row < _h && col >= 0 && col < _w) dx[plane + row * _w + col] += weight * kernelAlong[group * _kk + k];
-                                }
-                            }
-                        }
-                    }
-                }
+        EachWindow(s, (weight, group, index) =>
+        {
+            for (int k = 0; k < _kk; k++)
+                if (index[k] >= 0) dx[index[k]] += weight * kernelAlong[group * _kk + k];
+        });
         return dx;
     }
 

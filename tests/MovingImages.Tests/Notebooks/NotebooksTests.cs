@@ -51,7 +51,9 @@ public partial class NotebooksTests(ITestOutputHelper output)
         // 01: no errors; the image step shows the annotated photo, the video step a live frame, charts are PNG
         var locate = Executed(outDir, "01-locate-objects.ipynb");
         Assert.DoesNotContain(locate.SelectMany(c => c.Outputs), o => o["output_type"]!.GetValue<string>() == "error");
-        var firstOutput = locate.SelectMany(c => c.Outputs).First(o => !IsPlotlyLoader(o)); // the first a reader sees
+        // the setup cell says what this CPU's libtorch convolutions are worth, in one line
+        Assert.Contains(locate[0].Outputs, o => (Lines(o["data"]?["text/plain"]) + Html(o)).Contains("convolutions: libtorch computes", StringComparison.Ordinal));
+        var firstOutput = locate.Skip(1).SelectMany(c => c.Outputs).First(o => !IsPlotlyLoader(o)); // the first a reader sees after the setup
         Assert.Contains("yolov3-tiny: SYNTHETIC weights", Lines(firstOutput["data"]?["text/plain"]) + Html(firstOutput));
         Assert.Contains("movingimages fetch tiny", Lines(firstOutput["data"]?["text/plain"]) + Html(firstOutput));
         Assert.True(File.Exists(Path.Combine(weightsFolder, "synthetic", "yolov3-tiny.synthetic-seed7-6photos.weights")));
