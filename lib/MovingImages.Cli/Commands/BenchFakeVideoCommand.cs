@@ -69,13 +69,6 @@ internal static class BenchFakeVideoCommand
     /// </summary>
     static (TimeSpan Time, int Classes, int Rerouted) SelfCheck(FaceSwapModelOptions options, IReadOnlyList<Mat> faces, Precision precision)
     {
-        // libtorch's one-time start of its convolution and autograd machinery, paid by a process's first training
-        // convolution whatever it is, outside the timing: a 1×1×4×4 convolution forward and backward
-        using (var scope = torch.NewDisposeScope())
-        {
-            var w = torch.ones(1, 1, 3, 3).requires_grad_();
-            Nn.ConvolutionRoutes.Native(torch.ones(1, 1, 4, 4), w, null, Nn.ConvGeometry.Square(padding: 1)).sum().backward();
-        }
         var router = new Nn.ConvolutionRouter();
         using var current = Nn.ConvolutionRouter.Use(router);
         torch.random.manual_seed(1);
@@ -122,6 +115,7 @@ internal static class BenchFakeVideoCommand
             figures["steps"] = stepCount;
             // first, as at a user's first training step: the convolution self-check of every class the model trains, per precision
             var selfCheck = new System.Text.Json.Nodes.JsonObject();
+            ConvolutionStart.Pay(); // libtorch's own start, outside the timing (as at any first convolution)
             foreach (var precision in modes)
             {
                 var (time, classes, rerouted) = SelfCheck(options, faces, precision);

@@ -141,12 +141,11 @@ internal static class BenchLocateCommand
     /// The convolution self-check a load of this network runs (fp32, then bf16), with a router of its own so nothing checked
     /// earlier in the process is reused; how many classes it checked and how many take another route here. libtorch's
     /// one-time start of its convolution machinery (10–20 ms, paid by the first convolution of a process whatever it is)
-    /// is paid first, by a 1×1×4×4 convolution outside the timing.
+    /// is paid first, outside the timing (<see cref="ConvolutionStart.Pay"/>).
     /// </summary>
     internal static (TimeSpan Fp32, TimeSpan Bf16, int Classes, int Rerouted) SelfCheck(DarknetConfig config)
     {
-        using (var scope = torch.NewDisposeScope())
-            Nn.ConvolutionRoutes.Native(torch.ones(1, 1, 4, 4), torch.ones(1, 1, 3, 3), null, Nn.ConvGeometry.Square(padding: 1));
+        ConvolutionStart.Pay();
         var router = new Nn.ConvolutionRouter();
         using var current = Nn.ConvolutionRouter.Use(router);
         using var network = DarknetNetwork.Create(config);
