@@ -61,6 +61,7 @@ internal static class DoctorCommand
             figures["libtorch"] = TorchSharp.torch.__version__;
             figures["cpu_flags"] = new JsonArray(extensions.Select(e => (JsonNode)e).ToArray());
             figures["extent"] = which.ToString().ToLowerInvariant();
+            figures["threads"] = TorchRuntime.Threads;                 // libtorch's results depend on them: each count is checked on its own
             figures["checked"] = report.Checked;
             figures["native_wrong"] = report.NativeWrong;
             figures["still_wrong"] = report.StillWrong;

@@ -44,9 +44,12 @@ public enum ConvRoute
 /// <param name="Backward">Whether gradients flow back through it (training): the input and weight gradients are checked too.</param>
 /// <param name="Preferred">The route the caller prefers when it computes the right numbers (tried first).</param>
 /// <param name="Device">Where it runs.</param>
+/// <param name="Threads">libtorch's intra-op threads on a CPU: its results depend on them (on the AVX-512-BF16 EPYC, 16
+/// classes are wrong with 1 thread and right with 2), so each count is a class of its own. 0: the count of the thread
+/// that asks (<see cref="ConvolutionRouter.Verdict"/> fills it in).</param>
 public readonly record struct ConvShape(long InChannels, long OutChannels, int KernelH, int KernelW, ConvGeometry Geometry,
     ScalarType DType = ScalarType.Float32, bool ChannelsLast = false, bool Backward = false, ConvRoute Preferred = ConvRoute.Native,
-    DeviceType Device = DeviceType.CPU)
+    DeviceType Device = DeviceType.CPU, int Threads = 0)
 {
     /// <summary>The class of the convolution <c>conv2d(x, weight, …)</c> would compute.</summary>
     public static ConvShape Of(Tensor x, Tensor weight, Tensor? bias, ConvGeometry geometry, ConvRoute preferred = ConvRoute.Native)
@@ -57,6 +60,9 @@ public readonly record struct ConvShape(long InChannels, long OutChannels, int K
         return new ConvShape(x.shape[1], weight.shape[0], (int)weight.shape[2], (int)weight.shape[3], geometry, x.dtype,
             Nn.ChannelsLast.Is(x), backward, preferred, x.device_type);
     }
+
+    /// <summary>This class with <see cref="Threads"/> filled in: the calling thread's libtorch thread count on a CPU when it was 0.</summary>
+    public ConvShape WithThreads() => Threads != 0 || Device != DeviceType.CPU ? this : this with { Threads = Runtime.IntraOpThreads.Current };
 
     /// <summary>Input channels each group sees.</summary>
     public long GroupInChannels => InChannels / Geometry.Groups;
@@ -74,6 +80,7 @@ public readonly record struct ConvShape(long InChannels, long OutChannels, int K
             throw new ArgumentException($"strides and dilation must be positive, padding not negative: {this.Describe()}");
         if (g.Groups < 1 || InChannels % g.Groups != 0 || OutChannels % g.Groups != 0)
             throw new ArgumentException($"groups ({g.Groups}) must divide the input ({InChannels}) and output ({OutChannels}) channels");
+        if (Threads < 0) throw new ArgumentException($"threads must be 0 (the asking thread's) or more, got {Threads}: {this.Describe()}");
         return this;
     }
 

@@ -175,6 +175,8 @@ public sealed class ConvolutionCheck
 
     Result Run(ConvKernel kernel)
     {
+        // libtorch's results depend on its thread count: the class's own (see ConvShape.Threads)
+        using var threads = _shape.Threads > 0 && _shape.Device == DeviceType.CPU ? Runtime.IntraOpThreads.Use(_shape.Threads) : null;
         using var scope = torch.NewDisposeScope();
         using var grad = torch.enable_grad(_shape.Backward);
         var device = new Device(_shape.Device);

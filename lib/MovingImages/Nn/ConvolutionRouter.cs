@@ -34,7 +34,7 @@ public sealed class ConvolutionUnreliableException(ConvVerdict verdict) : Invali
 
 /// <summary>
 /// Every convolution of the library goes through here. The first time a class of shapes (<see cref="ConvShape"/>: channels,
-/// kernel, geometry, type, memory order, forward or training) is seen in the process, a small random input is computed
+/// kernel, geometry, type, memory order, forward or training, libtorch's thread count) is seen in the process, a small random input is computed
 /// by the caller's preferred route and held to an independent reference (<see cref="ConvolutionCheck"/>); when it is
 /// wrong — libtorch 2.10's convolution is, on some AVX-512 CPUs, for some channel counts — the next route is tried
 /// (libtorch on channels zero-padded to a multiple of 16, then the im2col matrix product), the user is told once, and
@@ -99,6 +99,7 @@ public sealed class ConvolutionRouter
     /// <summary>The verdict on <paramref name="shape"/>, checked now if it was not before. Throws <see cref="ConvolutionUnreliableException"/> when no route is right.</summary>
     public ConvVerdict Verdict(ConvShape shape)
     {
+        shape = shape.WithThreads();
         var verdict = _verdicts.GetOrAdd(shape, s => new Lazy<ConvVerdict>(() => Check(s), LazyThreadSafetyMode.ExecutionAndPublication)).Value;
         if (verdict.Route is null) throw new ConvolutionUnreliableException(verdict);
         return verdict;
@@ -139,7 +140,7 @@ public sealed class ConvolutionRouter
     /// </summary>
     public IReadOnlyList<ConvTrial> Diagnose(ConvShape shape)
     {
-        var check = new ConvolutionCheck(shape);
+        var check = new ConvolutionCheck(shape.WithThreads());
         return Candidates(shape).Select(route => check.Try(route, Kernels.For(route))).ToList();
     }
 

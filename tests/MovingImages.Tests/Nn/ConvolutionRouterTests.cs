@@ -202,6 +202,59 @@ public class ConvolutionRouterTests(ITestOutputHelper output)
         Assert.False(trial.Right);
     }
 
+    /// <summary>libtorch's convolution, 20 % too large wherever the calling thread runs libtorch on one thread.</summary>
+    static Tensor WrongOnOneThread(Tensor x, Tensor w, Tensor? b, ConvGeometry g)
+    {
+        var y = Libtorch(x, w, b, g);
+        return IntraOpThreads.Current == 1 ? Scalars.Mul(y, 1.2) : y;
+    }
+
+    /// <summary>
+    /// libtorch's results depend on its thread count (on the AVX-512-BF16 EPYC, 16 classes are wrong with 1 thread and
+    /// right with 2): a class checked with 2 threads says nothing about 1, so each count is checked on its own, with that
+    /// count, and the count is the calling thread's alone.
+    /// </summary>
+    [Fact]
+    public void Each_libtorch_thread_count_is_a_class_of_its_own_checked_with_that_count()
+    {
+        Assert.True(IntraOpThreads.Available, "libtorch's OpenMP runtime was not found: the thread count cannot be set per thread");
+        var router = new ConvolutionRouter(new ConvKernels(WrongOnOneThread, ConvolutionRoutes.MatrixProduct), TextWriter.Null);
+        int here = IntraOpThreads.Current;
+        var found = new System.Collections.Concurrent.ConcurrentDictionary<int, (double Difference, int Before, int Inside, int After)>();
+        foreach (int threads in new[] { 1, 2 })
+        {
+            var thread = new Thread(() =>
+            {
+                using var scope = torch.NewDisposeScope();
+                var x = torch.randn(2, 32, 7, 7);
+                var w = torch.randn(16, 32, 3, 3);
+                var b = torch.randn(16);
+                var g = ConvGeometry.Square(1, 1);
+                int before = IntraOpThreads.Current, inside;
+                double d;
+                using (IntraOpThreads.Use(threads))
+                {
+                    inside = IntraOpThreads.Current;
+                    d = MaxDifference(Values(router.Conv2d(x, w, b, g)), Reference(x, w, b, g));
+                }
+                found[threads] = (d, before, inside, IntraOpThreads.Current);
+            });
+            thread.Start();
+            thread.Join();
+        }
+        Assert.Equal(here, IntraOpThreads.Current);                                                 // other threads keep theirs
+        Assert.Equal(2, found.Count);
+        foreach (var (threads, (difference, before, inside, after)) in found)
+        {
+            Assert.Equal(threads, inside);
+            Assert.Equal(before, after);                                                            // the thread gets its count back
+            Assert.True(difference < 1e-3, $"{threads} threads: off by {difference}");
+        }
+        Assert.Equal(2, router.Verdicts.Count);
+        Assert.Equal(ConvRoute.MatrixProduct, router.Verdicts.Single(v => v.Shape.Threads == 1).Route); // 32 channels: nothing to pad; the product
+        Assert.Equal(ConvRoute.Native, router.Verdicts.Single(v => v.Shape.Threads == 2).Route);
+    }
+
     [Fact]
     public void Many_threads_asking_for_the_same_new_classes_check_each_once()
     {
