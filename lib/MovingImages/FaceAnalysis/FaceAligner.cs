@@ -127,6 +127,31 @@ public static class FaceAligner
         return mask;
     }
 
+    /// <summary>
+    /// faceswap's "extended" mask: the convex hull of the 68 landmarks with the brows raised halfway again above the
+    /// eyes (each brow point moved away from the eye point below it by half their distance; the outer ends from points
+    /// between the eye corners and the jaw), so the mask reaches up the forehead — in crop pixels, 255 inside.
+    /// </summary>
+    public static Mat ExtendedHullMask(Point2f[] cropLandmarks, int size)
+    {
+        if (cropLandmarks.Length != 68) throw new ArgumentException($"expected 68 landmarks, got {cropLandmarks.Length}");
+        var p = cropLandmarks.Select(q => new Point2d(q.X, q.Y)).ToArray();
+        static Point2d Mid(Point2d a, Point2d b) => new((a.X + b.X) / 2, (a.Y + b.Y) / 2);
+        var ql = Mid(p[36], Mid(p[36], p[0]));        // between the left eye's outer corner and the jaw's top
+        var qr = Mid(p[45], Mid(p[16], p[45]));
+        Point2d[] below = [ql, p[36], p[37], p[38], p[39], p[42], p[43], p[44], p[45], qr];
+        var points = (Point2d[])p.Clone();
+        for (int i = 0; i < 10; i++)
+        {
+            var brow = p[17 + i];
+            points[17 + i] = new Point2d(brow.X + (brow.X - below[i].X) / 2, brow.Y + (brow.Y - below[i].Y) / 2);
+        }
+        var mask = new Mat(size, size, MatType.CV_8UC1, Scalar.All(0));
+        var hull = Cv2.ConvexHull(points.Select(q => new Point((int)Math.Round(q.X), (int)Math.Round(q.Y))).ToArray());
+        Cv2.FillConvexPoly(mask, hull, Scalar.All(255), LineTypes.Link8);
+        return mask;
+    }
+
     /// <summary>A 2×3 matrix as the OpenCV Mat that WarpAffine takes (the caller disposes it).</summary>
     public static Mat ToMat(double[,] m) => Mat.FromPixelData(2, 3, MatType.CV_64FC1, new[] { m[0, 0], m[0, 1], m[0, 2], m[1, 0], m[1, 1], m[1, 2] });
 }

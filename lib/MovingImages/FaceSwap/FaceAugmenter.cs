@@ -11,10 +11,15 @@ namespace MovingImages.FaceSwap;
 /// faceswap's training data: each aligned face gets a random transform (rotation, zoom, shift, flip) and a random warp —
 /// a 5×5 grid of control points jittered by Gaussian noise. The warped face is the model's input; the target is the same
 /// face mapped by the similarity that best fits the grid (un-warped), at the model's size. Seeded: the same seed gives
-/// the same batches.
+/// the same batches. The model sees <c>view</c> template squares of the face (<see cref="FaceSwapModelOptions.View"/>)
+/// of a crop aligned at <see cref="FaceAligner.DefaultCoverage"/>.
 /// </summary>
-public sealed class FaceAugmenter(int outputSize, int seed, AugmentOptions? options = null)
+public sealed class FaceAugmenter(int outputSize, int seed, AugmentOptions? options = null, double view = 1)
 {
+    /// <summary>The share of the aligned crop the model sees.</summary>
+    readonly double _coverage = view is >= 1 and <= 1.5 ? FaceAligner.DefaultCoverage * view
+        : throw new ArgumentException($"view must be 1 to 1.5 template squares, got {view}");
+
     readonly Random _rng = new(seed);
     readonly AugmentOptions _o = (options ?? AugmentOptions.Default).Validate();
 
@@ -45,7 +50,7 @@ public sealed class FaceAugmenter(int outputSize, int seed, AugmentOptions? opti
     {
         int n = face.Cols, s = OutputSize;
         if (face.Rows != n) throw new ArgumentException($"expected a square aligned crop, got {face.Cols}×{face.Rows}");
-        double half = _o.Coverage * n / 2, noise = _o.WarpNoise * n / 256.0;
+        double half = _coverage * n / 2, noise = _o.WarpNoise * n / 256.0;
         var mapX = new double[5, 5];
         var mapY = new double[5, 5];
         for (int i = 0; i < 5; i++)

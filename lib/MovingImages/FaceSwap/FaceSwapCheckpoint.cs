@@ -11,15 +11,15 @@ public sealed class CheckpointException(string message) : IOException(message);
 internal sealed record OptimizerState(Adam A, Adam B, LossScaler ScalerA, LossScaler ScalerB);
 
 /// <summary>
-/// The checkpoint file of a face-swap training run, format 3: "MIFS", the version, the model's sizes, the iteration,
+/// The checkpoint file of a face-swap training run, format 4: "MIFS", the version, the model's sizes and view, the iteration,
 /// the loss history, the weights, both Adams' state, both loss scalers, and a SHA-256 of every byte before it.
 /// Written atomically (temp file, then rename); read back only whole and unchanged, for a model of the same sizes;
-/// formats 1 and 2 (no checksum; 1 also no loss scalers) are still read.
+/// formats 1 to 3 (models that saw one template square; 1 and 2 without a checksum, 1 also without loss scalers) are still read.
 /// </summary>
 public static class FaceSwapCheckpoint
 {
     const int Magic = 0x5346494D; // "MIFS"
-    const int FormatVersion = 3; // 3 added the SHA-256 trailer, 2 the loss scalers; 1 and 2 are still read
+    const int FormatVersion = 4; // 4 added the model's view, 3 the SHA-256 trailer, 2 the loss scalers; 1 to 3 are still read (view 1)
     const int HashBytes = 32;
 
     /// <summary>Writes a checkpoint; refuses weights that are not finite (the file on disk stays the last good one).</summary>
@@ -37,7 +37,7 @@ public static class FaceSwapCheckpoint
                 w.Write(Magic);
                 w.Write(FormatVersion);
                 var o = model.Options;
-                w.Write(o.ImageSize); w.Write(o.EncoderDim); w.Write(o.Filters);
+                w.Write(o.ImageSize); w.Write(o.EncoderDim); w.Write(o.Filters); w.Write(o.View);
                 w.Write(iteration);
                 w.Write(history.Count);
                 foreach (var h in history) { w.Write(h.Iteration); w.Write(h.LossA); w.Write(h.LossB); w.Write(h.SamplesPerSecond); w.Write(h.Skipped); }
@@ -104,7 +104,7 @@ public static class FaceSwapCheckpoint
             if (version is < 1 or > FormatVersion) throw new CheckpointException($"{path}: byte 4: checkpoint format {version}, this build reads 1 to {FormatVersion}");
             if (version >= 3) VerifyHash(path, stream); // before anything reaches the model
             long end = stream.Length - (version >= 3 ? HashBytes : 0);
-            var saved = new FaceSwapModelOptions(r.ReadInt32(), r.ReadInt32(), r.ReadInt32());
+            var saved = new FaceSwapModelOptions(r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), version >= 4 ? r.ReadDouble() : 1.0);
             if (saved != model.Options) throw new CheckpointException($"{path}: the checkpoint is for a model of {saved}, this model is {model.Options}");
             int iteration = r.ReadInt32();
             long at = stream.Position;

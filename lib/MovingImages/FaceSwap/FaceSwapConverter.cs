@@ -28,8 +28,8 @@ public enum SwapDirection
 /// <param name="Direction">Whose faces become whose.</param>
 /// <param name="Filter">Only faces this filter accepts are swapped (null: see <paramref name="OnlySourcePerson"/>).</param>
 /// <param name="Blend">Alpha or seamless.</param>
-/// <param name="MaskErode">Pixels the landmark-hull mask is eroded by (in the model's crop).</param>
-/// <param name="MaskFeather">Pixels it is feathered by.</param>
+/// <param name="MaskErode">How far the landmark-hull mask is eroded, in per cent of the face crop (the template square).</param>
+/// <param name="MaskFeather">How far it is feathered (the blur's reach), in per cent of the face crop.</param>
 /// <param name="ColorMatch">Match the new face's per-channel mean and standard deviation to the original's.</param>
 /// <param name="MinScore">Face detector threshold.</param>
 /// <param name="Start">Video: start at this many seconds.</param>
@@ -39,7 +39,7 @@ public enum SwapDirection
 /// <param name="OnlySourcePerson"><see cref="FaceIt.Convert"/> without a <paramref name="Filter"/>: swap only the faces of
 /// the person being replaced, recognised from their photo in <c>data/persons/</c> (the book's face filter); false: every face.</param>
 public sealed record ConvertOptions(SwapDirection Direction = SwapDirection.AToB, FaceFilter? Filter = null, BlendMode Blend = BlendMode.Alpha,
-    int MaskErode = 2, int MaskFeather = 3, bool ColorMatch = true, float MinScore = 0.5f,
+    double MaskErode = 2, double MaskFeather = 5, bool ColorMatch = true, float MinScore = 0.5f,
     double Start = 0, double? Duration = null, bool SideBySide = false, bool Photos = false, bool OnlySourcePerson = true)
 {
     /// <summary>The defaults: A → B, the source person's faces only, alpha blend, colour match, the whole video.</summary>
@@ -50,7 +50,8 @@ public sealed record ConvertOptions(SwapDirection Direction = SwapDirection.AToB
     {
         if (!Enum.IsDefined(Direction)) throw new ArgumentException($"unknown swap direction {(int)Direction}");
         if (!Enum.IsDefined(Blend)) throw new ArgumentException($"unknown blend mode {(int)Blend}");
-        if (MaskErode < 0 || MaskFeather < 0) throw new ArgumentException($"mask erosion and feathering must be 0 or more, got {MaskErode} and {MaskFeather}");
+        if (!(MaskErode >= 0 && MaskErode <= 25) || !(MaskFeather >= 0 && MaskFeather <= 25))
+            throw new ArgumentException($"mask erosion and feathering are per cent of the face crop, 0 to 25; got {MaskErode} and {MaskFeather}");
         if (!(MinScore >= 0 && MinScore <= 1)) throw new ArgumentException($"face score threshold must be in [0, 1], got {MinScore}");
         if (!(Start >= 0 && double.IsFinite(Start))) throw new ArgumentException($"start must be 0 or more seconds, got {Start}");
         if (Duration is { } d && !(d > 0 && double.IsFinite(d))) throw new ArgumentException($"duration must be a positive number of seconds, got {d}");
@@ -79,20 +80,54 @@ public sealed class ConvertedFrame(int faces, int swapped, IReadOnlyList<Mat> ma
 }
 
 /// <summary>
+/// A face model as the converter sees it: the aligned face (the template square, <c>size</c> × <c>size</c>, BGR 8-bit)
+/// in, the new face out (a new Mat of the same size and type; the caller disposes it). The trained autoencoder is one;
+/// an identity (returns a copy) is the test that the paste-back puts every pixel back where it came from.
+/// </summary>
+public delegate Mat FaceModelFunction(Mat alignedFace);
+
+/// <summary>
 /// Converts frames as faceswap does: detect faces, keep those the face filter accepts, align each to the model's input
 /// (the same crop the model was trained on), run encoder → the other decoder, match colours, build a mask from the
-/// landmark hull (eroded, feathered), warp the new face back and blend it in. Pixels outside the masks are untouched.
+/// landmark hull (extended up to the forehead, cut to the model's coverage, eroded and feathered in proportion to the
+/// face), warp the new face back and blend it in. Pixels outside the masks are untouched.
 /// </summary>
-public sealed class FaceSwapConverter(FaceSwapModel model, Faces faces, ConvertOptions? options = null)
+public sealed class FaceSwapConverter
 {
+    readonly FaceModelFunction _swap;
+    readonly int _size;
+    readonly double _view;
+    readonly Faces _faces;
+
+    /// <summary>Converts with the trained <paramref name="model"/> (in <see cref="ConvertOptions.Direction"/>).</summary>
+    public FaceSwapConverter(FaceSwapModel model, Faces faces, ConvertOptions? options = null)
+        : this(ModelFunction(model, (options ?? ConvertOptions.Default).Direction), model.Options.ImageSize, faces, options, model.Options.View)
+    {
+    }
+
+    /// <summary>
+    /// Converts with any face model: <paramref name="swap"/> takes and returns <paramref name="size"/>² aligned faces
+    /// that show <paramref name="view"/> template squares of the face (<see cref="FaceSwapModelOptions.View"/>).
+    /// </summary>
+    public FaceSwapConverter(FaceModelFunction swap, int size, Faces faces, ConvertOptions? options = null, double view = FaceSwapModelOptions.DefaultView)
+    {
+        if (size < 16) throw new ArgumentException($"the model's face size must be at least 16 pixels, got {size}");
+        if (!(view >= 1 && view <= 1.5)) throw new ArgumentException($"view must be 1 to 1.5 template squares, got {view}");
+        _view = view;
+        _swap = swap;
+        _size = size;
+        _faces = faces;
+        Options = (options ?? ConvertOptions.Default).Validate();
+    }
+
     /// <summary>The settings.</summary>
-    public ConvertOptions Options { get; } = (options ?? ConvertOptions.Default).Validate();
+    public ConvertOptions Options { get; }
 
     /// <summary>Returns a converted copy of <paramref name="frame"/> and what was done.</summary>
     public (Mat Image, ConvertedFrame Info) Convert(Mat frame)
     {
         bool describe = Options.Filter != null;
-        var found = faces.DetectFaces(frame, FaceOptions.Default with { MinScore = Options.MinScore, Landmarks = true, Descriptors = describe });
+        var found = _faces.DetectFaces(frame, FaceOptions.Default with { MinScore = Options.MinScore, Landmarks = true, Descriptors = describe });
         var result = frame.Clone();
         var masks = new List<Mat>();
         foreach (var face in found)
@@ -113,11 +148,12 @@ public sealed class FaceSwapConverter(FaceSwapModel model, Faces faces, ConvertO
     /// </summary>
     public (Mat Image, Mat Mask) SwapFace(Mat image, FaceLandmarks68 landmarks)
     {
-        int size = model.Options.ImageSize;
-        // The model's input is the template square itself (the training targets cover it wholly): coverage 1.
-        using var aligned = FaceAligner.Align(image, landmarks, size, coverage: 1.0);
-        using var swapped = Swap(aligned.Image);
-        using var mask = FaceAligner.HullMask(aligned.Landmarks, size, Options.MaskErode, Options.MaskFeather);
+        // The model's input is what training showed it: the template square grown to the model's view.
+        using var aligned = FaceAligner.Align(image, landmarks, _size, coverage: 1 / _view);
+        using var swapped = _swap(aligned.Image);
+        if (swapped.Size() != aligned.Image.Size() || swapped.Type() != aligned.Image.Type())
+            throw new InvalidOperationException($"the face model returned a {swapped.Cols}×{swapped.Rows} {swapped.Type()} face for a {_size}×{_size} {aligned.Image.Type()} one");
+        using var mask = FaceMask(aligned.Landmarks, _size, Options);
         if (Options.ColorMatch) MatchColours(swapped, aligned.Image, mask);
         var next = Options.Blend == BlendMode.Seamless
             ? Seamless(image, swapped, aligned.ToImage, mask)
@@ -127,15 +163,41 @@ public sealed class FaceSwapConverter(FaceSwapModel model, Faces faces, ConvertO
         return (next, frameMask);
     }
 
-    Mat Swap(Mat face)
+    /// <summary>
+    /// The blend mask in the model's crop: the extended landmark hull (<see cref="FaceAligner.ExtendedHullMask"/>), eroded
+    /// by <see cref="ConvertOptions.MaskErode"/> and feathered by <see cref="ConvertOptions.MaskFeather"/> (per cent of
+    /// the crop), and faded to nothing before the crop's edges — the model only ever draws the crop, so no straight edge
+    /// of it may show.
+    /// </summary>
+    public static Mat FaceMask(Point2f[] cropLandmarks, int size, ConvertOptions options)
+    {
+        int erode = (int)Math.Round(options.MaskErode / 100.0 * size), feather = (int)Math.Round(options.MaskFeather / 100.0 * size);
+        var mask = FaceAligner.ExtendedHullMask(cropLandmarks, size);
+        if (erode > 0)
+        {
+            using var kernel = Cv2.GetStructuringElement(MorphShapes.Ellipse, new OpenCvSharp.Size(2 * erode + 1, 2 * erode + 1));
+            Cv2.Erode(mask, mask, kernel);
+        }
+        // The coverage: nothing within the feather's reach of the crop's edge, so the blurred mask is 0 at the edge.
+        int margin = feather + 1;                                   // the blur reaches feather pixels
+        using (var inside = new Mat(size, size, MatType.CV_8UC1, OpenCvSharp.Scalar.All(0)))
+        {
+            Cv2.Rectangle(inside, new Rect(margin, margin, size - 2 * margin, size - 2 * margin), OpenCvSharp.Scalar.All(255), -1);
+            Cv2.BitwiseAnd(mask, inside, mask);
+        }
+        if (feather > 0) Cv2.GaussianBlur(mask, mask, new OpenCvSharp.Size(2 * feather + 1, 2 * feather + 1), feather / 2.0);
+        return mask;
+    }
+
+    static FaceModelFunction ModelFunction(FaceSwapModel model, SwapDirection direction) => face =>
     {
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         model.eval();
         var input = ImageTensor.ToRgbTensor(face, model.parameters().First().device);
-        var output = Options.Direction == SwapDirection.AToB ? model.SwapAToB(input) : model.SwapBToA(input);
+        var output = direction == SwapDirection.AToB ? model.SwapAToB(input) : model.SwapBToA(input);
         return ImageTensor.ToBgrMat(output);
-    }
+    };
 
     /// <summary>Shifts and scales each channel of <paramref name="face"/> so its mean and deviation inside the mask match <paramref name="reference"/>'s.</summary>
     internal static void MatchColours(Mat face, Mat reference, Mat mask)

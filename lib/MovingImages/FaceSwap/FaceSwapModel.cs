@@ -15,10 +15,19 @@ namespace MovingImages.FaceSwap;
 /// <param name="ImageSize">Side of the face crops the model sees (a multiple of 16).</param>
 /// <param name="EncoderDim">Width of the dense bottleneck.</param>
 /// <param name="Filters">Filters of the first convolution; the others are 2×, 4×, 8× that, the decoder's 2×, 1×, ½×.</param>
-public sealed record FaceSwapModelOptions(int ImageSize = 64, int EncoderDim = 1024, int Filters = 128)
+/// <param name="View">How much of the face the model sees, in template squares (1: brows to lower lip, faceswap's legacy
+/// coverage; 1 to 1.5). Training and conversion both take it from here, so they crop the same way.</param>
+public sealed record FaceSwapModelOptions(int ImageSize = 64, int EncoderDim = 1024, int Filters = 128, double View = FaceSwapModelOptions.DefaultView)
 {
     /// <summary>The chapter's model.</summary>
     public static FaceSwapModelOptions Default { get; } = new();
+
+    /// <summary>
+    /// How much of the face the model sees by default: the template square (brows to lower lip — faceswap's legacy
+    /// 62.5 % coverage) grown by a quarter, so the blend mask can fade out above the brows and below the lips instead
+    /// of at a straight edge across them.
+    /// </summary>
+    public const double DefaultView = 1.25;
 
     /// <summary>Throws <see cref="ArgumentException"/> for sizes the architecture cannot take.</summary>
     public FaceSwapModelOptions Validate()
@@ -26,6 +35,7 @@ public sealed record FaceSwapModelOptions(int ImageSize = 64, int EncoderDim = 1
         if (ImageSize < 16 || ImageSize % 16 != 0) throw new ArgumentException($"image size must be a positive multiple of 16, got {ImageSize}");
         if (EncoderDim < 1) throw new ArgumentException($"encoder dim must be positive, got {EncoderDim}");
         if (Filters < 2 || Filters % 2 != 0) throw new ArgumentException($"filters must be an even number ≥ 2, got {Filters}");
+        if (!(View >= 1 && View <= 1.5)) throw new ArgumentException($"view must be 1 to 1.5 template squares (what the model sees of the face), got {View}");
         return this;
     }
 }

@@ -61,7 +61,7 @@ public sealed class FaceSwapTrainer : IDisposable
 
     /// <summary>The augmented batch of one person for step <paramref name="iteration"/> (deterministic in seed and step).</summary>
     public (Tensor Warped, Tensor Target) Batch(bool personA, int iteration) =>
-        new FaceAugmenter(Model.Options.ImageSize, BatchSeed(Options.Seed, iteration, personA), Options.Augment)
+        new FaceAugmenter(Model.Options.ImageSize, BatchSeed(Options.Seed, iteration, personA), Options.Augment, Model.Options.View)
             .NextBatch(personA ? _facesA : _facesB, Options.BatchSize, Device);
 
     /// <summary>

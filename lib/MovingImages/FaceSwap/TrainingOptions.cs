@@ -57,9 +57,8 @@ public sealed record TrainingStep(int Iteration, float LossA, float LossB, doubl
 /// <param name="Shift">Random shift range ± (fraction of the crop).</param>
 /// <param name="FlipProbability">Chance of a horizontal flip.</param>
 /// <param name="WarpNoise">Standard deviation of the warp grid's jitter, in pixels of a 256-pixel crop.</param>
-/// <param name="Coverage">Fraction of the aligned crop the model sees (faceswap: 160 of 256).</param>
 public sealed record AugmentOptions(double RotationDegrees = 10, double Zoom = 0.05, double Shift = 0.05, double FlipProbability = 0.4,
-    double WarpNoise = 5, double Coverage = FaceAligner.DefaultCoverage)
+    double WarpNoise = 5)
 {
     /// <summary>The defaults.</summary>
     public static AugmentOptions Default { get; } = new();
@@ -72,7 +71,6 @@ public sealed record AugmentOptions(double RotationDegrees = 10, double Zoom = 0
         Check(Shift, 0, 0.9, "shift");
         Check(FlipProbability, 0, 1, "flip probability");
         Check(WarpNoise, 0, 64, "warp noise (pixels)");
-        if (!(Coverage > 0 && Coverage <= 1)) throw new ArgumentException($"coverage must be in (0, 1], got {Coverage}");
         return this;
     }
 

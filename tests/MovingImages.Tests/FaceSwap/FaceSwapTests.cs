@@ -120,6 +120,8 @@ public class FaceSwapModelTests
         Assert.Equal([1L, 3, 32, 32], y.shape);
         Assert.Throws<ArgumentException>(() => new FaceSwapModelOptions(40).Validate());
         Assert.Throws<ArgumentException>(() => new FaceSwapModelOptions(64, 0).Validate());
+        Assert.Contains("view", Assert.Throws<ArgumentException>(() => new FaceSwapModelOptions(64, View: 0.9).Validate()).Message);
+        Assert.Contains("view", Assert.Throws<ArgumentException>(() => new FaceSwapModelOptions(64, View: 1.6).Validate()).Message);
     }
 }
 

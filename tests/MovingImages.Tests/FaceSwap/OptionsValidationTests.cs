@@ -16,7 +16,6 @@ public class OptionsValidationTests
         { new TrainingOptions(CheckpointEvery: -1), "checkpoint interval" },
         { new TrainingOptions(PreviewEvery: -5), "preview interval" },
         { new TrainingOptions(Augment: new AugmentOptions(FlipProbability: 1.5)), "flip probability" },
-        { new TrainingOptions(Augment: new AugmentOptions(Coverage: 0)), "coverage" },
     };
 
     [Theory]
