@@ -136,7 +136,11 @@ public class PasteBackTests(ITestOutputHelper output)
         var features = aligned.Landmarks[36..68].Concat(aligned.Landmarks[27..36]).ToArray();
         int weakest = features.Min(p => (int)mask.At<byte>((int)Math.Round(p.Y), (int)Math.Round(p.X)));
         output.WriteLine($"steepest step {steepest}; weakest mask value on an eye, nose or mouth landmark {weakest}");
-        Assert.True(steepest <= 64, $"a step of {steepest} between neighbouring mask pixels: a hard edge");
+        // a hard edge steps by 255; a Gaussian feather of f pixels (σ = f/2) by at most 255/(√(2π)·σ): 68 for the
+        // default 5 % of a 64-pixel crop (3 pixels)
+        double feather = Math.Round(ConvertOptions.Default.MaskFeather / 100 * size);
+        Assert.True(steepest <= 1.1 * 255 / (Math.Sqrt(2 * Math.PI) * feather / 2), $"a step of {steepest} between neighbouring mask pixels: sharper than a {feather}-pixel feather");
+        Assert.True(steepest < 128, $"a step of {steepest} between neighbouring mask pixels: a hard edge");
         Assert.True(weakest >= 200, $"an eye, nose or mouth landmark has mask value {weakest}");
 
         // the extended hull reaches up the forehead, above the brows (in a crop with room above them)
