@@ -17,8 +17,7 @@ namespace MovingImages.FaceSwap;
 public sealed class FaceAugmenter(int outputSize, int seed, AugmentOptions? options = null, double view = 1)
 {
     /// <summary>The share of the aligned crop the model sees.</summary>
-    readonly double _coverage = view is >= 1 and <= 1.5 ? FaceAligner.DefaultCoverage * view
-        : throw new ArgumentException($"view must be 1 to 1.5 template squares, got {view}");
+    readonly double _coverage = FaceAligner.DefaultCoverage * FaceSwapModelOptions.ValidateView(view);
 
     readonly Random _rng = new(seed);
     readonly AugmentOptions _o = (options ?? AugmentOptions.Default).Validate();

@@ -112,8 +112,7 @@ public sealed class FaceSwapConverter
     public FaceSwapConverter(FaceModelFunction swap, int size, Faces faces, ConvertOptions? options = null, double view = FaceSwapModelOptions.DefaultView)
     {
         if (size < 16) throw new ArgumentException($"the model's face size must be at least 16 pixels, got {size}");
-        if (!(view >= 1 && view <= 1.5)) throw new ArgumentException($"view must be 1 to 1.5 template squares, got {view}");
-        _view = view;
+        _view = FaceSwapModelOptions.ValidateView(view);
         _swap = swap;
         _size = size;
         _faces = faces;

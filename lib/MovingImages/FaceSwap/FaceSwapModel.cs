@@ -29,13 +29,17 @@ public sealed record FaceSwapModelOptions(int ImageSize = 64, int EncoderDim = 1
     /// </summary>
     public const double DefaultView = 1.25;
 
+    /// <summary>Throws <see cref="ArgumentException"/> unless <paramref name="view"/> is 1 to 1.5 template squares; returns it.</summary>
+    public static double ValidateView(double view) => view is >= 1 and <= 1.5 ? view
+        : throw new ArgumentException($"view must be 1 to 1.5 template squares (what the model sees of the face), got {view}");
+
     /// <summary>Throws <see cref="ArgumentException"/> for sizes the architecture cannot take.</summary>
     public FaceSwapModelOptions Validate()
     {
         if (ImageSize < 16 || ImageSize % 16 != 0) throw new ArgumentException($"image size must be a positive multiple of 16, got {ImageSize}");
         if (EncoderDim < 1) throw new ArgumentException($"encoder dim must be positive, got {EncoderDim}");
         if (Filters < 2 || Filters % 2 != 0) throw new ArgumentException($"filters must be an even number ≥ 2, got {Filters}");
-        if (!(View >= 1 && View <= 1.5)) throw new ArgumentException($"view must be 1 to 1.5 template squares (what the model sees of the face), got {View}");
+        ValidateView(View);
         return this;
     }
 }

@@ -88,14 +88,8 @@ public class FaceItTests(ITestOutputHelper output)
             Assert.Equal(2, info.Faces);
             Assert.Equal(1, info.Swapped);
             using var mask = info.Masks.Single();
-            using var diff = new Mat();
-            Cv2.Absdiff(frame, converted, diff);
-            using var gray = new Mat();
-            Cv2.CvtColor(diff, gray, ColorConversionCodes.BGR2GRAY);
-            using var outside = new Mat();
-            Cv2.Threshold(mask, outside, 0, 255, ThresholdTypes.BinaryInv);
-            Cv2.MinMaxLoc(gray, out _, out double maxOutside, out _, out _, outside);
-            Assert.Equal(0, maxOutside);                                     // untouched outside the face mask
+            using var gray = FrameDifference.Gray(frame, converted);
+            Assert.Equal(0, FrameDifference.MaxOutside(gray, mask));         // untouched outside the face mask
             var man = faces.Locate(frame).Single(f => f.Box.CenterX > 400);   // the background man: left alone
             using var manRegion = new Mat(gray, new Rect((int)man.Box.X, (int)man.Box.Y, (int)man.Box.Width, (int)man.Box.Height));
             Assert.Equal(0, Cv2.CountNonZero(manRegion));

@@ -51,14 +51,8 @@ public class PasteBackTests(ITestOutputHelper output)
         using (image)
         using (mask)
         {
-            using var diff = new Mat();
-            Cv2.Absdiff(frame, image, diff);
-            using var gray = new Mat();
-            Cv2.CvtColor(diff, gray, ColorConversionCodes.BGR2GRAY);
-            using var outside = new Mat();
-            Cv2.Threshold(mask, outside, 0, 255, ThresholdTypes.BinaryInv);
-            Cv2.MinMaxLoc(gray, out _, out double maxOutside, out _, out _, outside);
-            Assert.Equal(0, maxOutside);                                                        // not a pixel changed outside the mask
+            using var gray = FrameDifference.Gray(frame, image);
+            Assert.Equal(0, FrameDifference.MaxOutside(gray, mask));                            // not a pixel changed outside the mask
 
             // inside: the face as a 64-pixel crop saw it (resampled there and back), nowhere moved
             using var inside = new Mat();
